@@ -1,0 +1,48 @@
+"The `psma` console script's conventions, run as a user runs it."
+from conftest import ROOT, run_psma
+from psma_nb import __version__
+from psma_nb.cli import VERBS, verb_functions
+
+
+def test_help_lists_every_verb():
+    r = run_psma('--help')
+    assert r.returncode == 0
+    for verb in ['convert', 'phantom', 'dataset', 'train', 'predict', 'evaluate', 'report', 'demo']:
+        assert f'    {verb}' in r.stdout, verb
+
+
+def test_version():
+    r = run_psma('--version')
+    assert (r.returncode, r.stdout.strip()) == (0, f'psma-nb {__version__}')
+
+
+def test_every_verb_has_help():
+    for verb in VERBS:
+        r = run_psma(verb, '--help')
+        assert r.returncode == 0 and r.stdout.startswith(f'usage: psma {verb}'), (verb, r.stderr)
+
+
+def test_unbuilt_verbs_say_so():
+    for verb in [v for v in VERBS if verb_functions(v) is None]:
+        r = run_psma(verb)
+        assert r.returncode == 2 and 'not built yet' in r.stderr, verb
+
+
+def test_settings_error_is_one_line_exit_2(tmp_path):
+    bad = tmp_path/'settings.ini'
+    bad.write_text((ROOT/'settings.ini').read_text().replace('seed = 2024', 'seed = many'))
+    r = run_psma('demo', '--settings', bad, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert "seed = 'many' is not a whole number" in r.stderr and '[study]' in r.stderr
+    r = run_psma('demo', '--settings', bad, '--debug', cwd=tmp_path)
+    assert r.returncode == 2 and 'Traceback' in r.stderr
+
+
+def test_settings_found_from_a_subfolder_and_env_overrides(tmp_path):
+    (tmp_path/'settings.ini').write_text((ROOT/'settings.ini').read_text().replace('seed = 2024', 'seed = x'))
+    (tmp_path/'sub').mkdir()
+    r = run_psma('demo', cwd=tmp_path/'sub')
+    assert r.returncode == 2 and str(tmp_path/'settings.ini') in r.stderr
+    r = run_psma('demo', cwd=tmp_path/'sub', env={'PSMA_SETTINGS': str(tmp_path/'none.ini')})
+    assert r.returncode == 2 and 'none.ini (from PSMA_SETTINGS) does not exist' in r.stderr
