@@ -10,6 +10,8 @@ runs, on the same files:
 - reference: `sitk.ImageSeriesReader` given the (already known, sorted) file names, reading raw values
   only (no series discovery, no SUV).
 
+The two are run alternately (so both see the same load on a shared machine) and the best time of each is kept.
+
 Both must give the same voxel values up to the SUV factor (checked). Run:
 `.venv/bin/python benchmarks/bench_convert.py`. Goal (issue #3): ratio <= 1.5.
 """
@@ -33,11 +35,17 @@ def make_series(folder: Path) -> Path:
     return write_pet_series(img, folder / 'PT', weight_kg=80, dose_bq=150e6, injection_time=datetime(2024, 1, 1, 9),
                             series_time=datetime(2024, 1, 1, 10), uid_seed=1)
 
-def best(fn, runs=RUNS):
-    times, out = [], None
+def timed(fn):
+    t = time.perf_counter(); out = fn()
+    return time.perf_counter() - t, out
+
+def best_interleaved(a, b, runs=RUNS):
+    "Best times of `a` and `b`, run alternately so that both see the same machine load."
+    ta, tb = [], []
     for _ in range(runs):
-        t = time.perf_counter(); out = fn(); times.append(time.perf_counter() - t)
-    return min(times), out
+        t, out_a = timed(a); ta.append(t)
+        t, out_b = timed(b); tb.append(t)
+    return min(ta), out_a, min(tb), out_b
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,8 +55,7 @@ def main():
             r = sitk.ImageSeriesReader(); r.SetFileNames(files); return r.Execute()
         # warm up both (imports, file cache)
         reference(); read_pet(folder)
-        t_ref, ref = best(reference)
-        t_ours, (suv, info) = best(lambda: read_pet(folder))
+        t_ref, ref, t_ours, (suv, info) = best_interleaved(reference, lambda: read_pet(folder))
         # same voxels: our SUV / SUV factor = the rescaled stored values SimpleITK returns
         a_ref = sitk.GetArrayFromImage(ref).astype(np.float64)
         a_ours = sitk.GetArrayFromImage(suv).astype(np.float64) / info.suv_factor
