@@ -106,3 +106,21 @@ def test_bad_options_are_one_line_errors(tmp_path):
     for args, msg in ((['--n', 'lots'], 'give a number of cases'), (['--centres', 'centre9'], "unknown centre 'centre9'")):
         r = psma('phantom', '-o', tmp_path/'x', *args, cwd=tmp_path)
         assert r.returncode == 2 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_dicom_round_trip_through_psma_convert(tmp_path):
+    out = tmp_path/'cohort'
+    r = psma('phantom', '-o', out, '--n', 'centre3=1', '--seed', 4, '--dicom', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    d = out/'c3_000'/'dicom'
+    assert sorted(p.name for p in d.iterdir()) == ['CT', 'PET', 'SEG.dcm']
+    r = psma('convert', d/'PET', '-o', tmp_path/'conv', '--ct', d/'CT', '--seg', d/'SEG.dcm', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    arr = lambda p: sitk.GetArrayFromImage(sitk.ReadImage(str(p)))
+    suv0, suv1 = arr(out/'c3_000'/'SUV.nii.gz'), arr(tmp_path/'conv'/'SUV.nii.gz')
+    assert suv0.shape == suv1.shape
+    assert np.abs(suv1 - suv0).max() <= 1e-3*suv0.max()                       # within 0.1 % (int16 DICOM pixels)
+    hot = suv0 >= 1
+    assert (np.abs(suv1[hot] - suv0[hot])/suv0[hot]).max() <= 1e-3
+    assert (arr(tmp_path/'conv'/'SEG.nii.gz') == arr(out/'c3_000'/'SEG.nii.gz')).all()
+    assert np.abs(arr(tmp_path/'conv'/'CTres.nii.gz').astype(float) - arr(out/'c3_000'/'CTres.nii.gz')).max() <= 1
