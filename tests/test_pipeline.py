@@ -1,0 +1,64 @@
+"""The nnU-Net pipeline through its command-line verbs, small: phantom -> dataset -> train -> predict -> evaluate."""
+import json
+from pathlib import Path
+import SimpleITK as sitk
+import pytest
+from conftest import ROOT, run_psma
+
+
+@pytest.fixture(scope='module')
+def project(tmp_path_factory):
+    "A project folder with its own settings.ini (work folder inside) and a 6-case cohort."
+    tmp = tmp_path_factory.mktemp('pipeline')
+    (tmp/'settings.ini').write_text((ROOT/'settings.ini').read_text())
+    r = run_psma('phantom', '--n', 'centre1=5,centre2=1', '--quiet', cwd=tmp)
+    assert r.returncode == 0, r.stderr
+    return tmp
+
+
+def test_dataset_train_predict_evaluate(project):
+    cohort = project/'work'/'cohort'
+    r = run_psma('dataset', '--quiet', cwd=project)              # COHORT_DIR defaults to settings data_dir
+    assert r.returncode == 0, r.stderr
+    ds = Path(r.stdout.strip())
+    assert ds == project/'work'/'nnUNet_raw'/'Dataset701_PSMA'
+    split = json.loads((ds/'psma_split.json').read_text())
+    assert len(split['train']) == 4 and set(split['test_sets']) == {'internal', 'centre2'}
+    assert not set(split['train']) & {c for v in split['test_sets'].values() for c in v}
+
+    r = run_psma('train', '--iterations', '6', '--device', 'cpu', '--quiet', cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+    fold = Path(r.stdout.strip())
+    assert (fold/'checkpoint_final.pth').exists() and fold.name == 'fold_all'
+    assert json.loads((fold/'psma_train.json').read_text())['iterations'] == 6
+
+    r = run_psma('predict', cohort, '-o', project/'pred', '--split', 'test', '--device', 'cpu', '--quiet', cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+    tests = sorted(c for v in split['test_sets'].values() for c in v)
+    assert sorted(p.name for p in (project/'pred').glob('*.nii.gz')) == [f'{c}.nii.gz' for c in tests]
+    for c in tests:   # exactly the SUV grid
+        a, b = sitk.ReadImage(str(cohort/c/'SUV.nii.gz')), sitk.ReadImage(str(project/'pred'/f'{c}.nii.gz'))
+        assert (a.GetSize(), a.GetSpacing(), a.GetOrigin()) == (b.GetSize(), b.GetSpacing(), b.GetOrigin())
+
+    r = run_psma('predict', cohort, '-o', project/'pred', '--split', 'test', '--device', 'cpu', cwd=project)
+    assert r.returncode == 0 and f'0 case(s) predicted, {len(tests)} already there' in r.stderr   # resumable
+
+    r = run_psma('evaluate', cohort, project/'pred', '-o', project/'eval', '--split', 'test', '--bootstrap', '50',
+                 '--quiet', cwd=project)
+    assert r.returncode == 0, r.stderr[-2000:]
+    s = json.loads((project/'eval'/'summary.json').read_text())
+    assert s['settings']['method'] == 'nnunet' and s['settings']['split'] == 'test'
+    assert set(s['groups']) == {'all', 'centre1', 'centre2'}
+
+
+def test_cli_errors_are_one_line(project):
+    for args, msg in [(('train', '--fold', '7'), 'is not one of all, 0, 1, 2, 3, 4'),
+                      (('train', '--device', 'cuda'), 'no CUDA device'),
+                      (('predict', project/'nothing', '-o', project/'x'), 'does not exist'),
+                      (('dataset', project/'nothing'), 'does not exist')]:
+        r = run_psma(*args, cwd=project)
+        if 'cuda' in args:
+            import torch
+            if torch.cuda.is_available(): continue
+        assert r.returncode == 2, (args, r.stderr)
+        assert msg in r.stderr and r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr, r.stderr
