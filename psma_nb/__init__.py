@@ -2,9 +2,6 @@
 
 Modules:
 
-- `psma_nb.cli`: One verb per pipeline stage — `convert, phantom, dataset, train, predict, evaluate, report, demo` — with the same conventions everywhere: one-line errors and exit status 2, `--debug`, `--quiet`.
-- `psma_nb.config`: `settings.ini`: where the data and nnU-Net's folders live, which dataset id and training preset the study uses, the seed — and the rules by which a flag or an environment variable overrides them.
-- `psma_nb.core`: Atomic output files, refusal to overwrite, progress bars that `--quiet` silences, parallel maps over cases, and the voxel-grid check that guards every comparison of two images.
-- `psma_nb.study`: psma-nb's common on-disk format: one folder per scan with `SUV.nii.gz`, `CTres.nii.gz`, `SEG.nii.gz` (and optional `ORGANS.nii.gz`), found with `find_studies` and read with validation by `read_study`."""
+- `psma_nb.report`: `psma report EVAL_DIR… -o REPORT_DIR`: the study's patient-, lesion- and voxel-level tables for the internal and external test sets beside the published numbers and the threshold baseline, biomarker agreement, lesion sensitivity by site, autoPET volumes, a MIP gallery and everything needed to repeat the run — one self-contained `report.html` and a `report.md`."""
 
 __version__ = "0.1.0"
