@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 # %% auto #0
-__all__ = ['SETTINGS', 'SETTING_KEYS', 'PsmaError', 'SettingsError', 'Setting', 'settings_table', 'default_settings_text',
-           'parse_value', 'find_settings', 'Settings', 'load_settings', 'project_root']
+__all__ = ['SETTINGS', 'SETTING_KEYS', 'PsmaError', 'SettingsError', 'Setting', 'settings_table', 'settings_text',
+           'default_settings_text', 'parse_value', 'find_settings', 'Settings', 'load_settings', 'project_root']
 
 # %% ../nbs/00_config.ipynb #92813bc0
 class PsmaError(Exception):
@@ -86,15 +86,20 @@ _HEADER = """\
 # Every key is explained in nbs/00_config.ipynb.
 """
 
-def default_settings_text() -> str:
-    "The text of a complete `settings.ini` holding the built-in defaults, one comment per key."
-    out, section = [_HEADER], None
+def settings_text(values:Mapping|None=None, header:str=_HEADER) -> str:
+    "The text of a complete `settings.ini`, one comment per key: `values` (e.g. `Settings.as_dict()`), else the defaults."
+    values = values or {}
+    out, section = [header], None
     for s in SETTINGS:
         if s.section != section:
             section = s.section
             out.append(f"\n[{section}]\n")
-        out.append(f"# {s.doc}\n{s.key} = {s.default}\n")
+        out.append(f"# {s.doc}\n{s.key} = {values.get(s.key, s.default)}\n")
     return ''.join(out)
+
+def default_settings_text() -> str:
+    "The text of a complete `settings.ini` holding the built-in defaults."
+    return settings_text()
 
 # %% ../nbs/00_config.ipynb #7df03715
 def _kind_name(s:Setting) -> str:

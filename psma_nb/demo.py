@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 from . import __version__
-from .config import PsmaError, Settings, load_settings
+from .config import PsmaError, Settings, load_settings, settings_text
 from .core import log, write_json, write_text, progress
 from .study import convert_study
 from .phantom import make_cohort, SIZES
@@ -179,7 +179,7 @@ def run_demo(
                         "or choose another folder with -o")
     if force or not run: run = dict(config=config, stages={}, created=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     out.mkdir(parents=True, exist_ok=True)
-    write_text(_settings_text(s), out/'settings.ini')
+    write_text(settings_text(s.as_dict(), header='# settings of this demo run (written by psma demo)\n'), out/'settings.ini')
     run.update(command='psma demo' + (' --quick' if quick else ''), versions=versions(), settings=s.as_dict(),
                seed=s.seed, device=dev, preset=s.preset)
     funcs = dict(phantom=stage_phantom, convert=stage_convert, dataset=stage_dataset, train=stage_train,
@@ -211,19 +211,10 @@ def run_demo(
 
 def _record(out:Path, run:dict, pm:PeakMemory, t0:float):
     run['total_seconds'] = round(sum(v.get('seconds', 0) for v in run['stages'].values()), 1)
-    run['peak_memory_gb'] = round(max(pm.peak, run.get('peak_memory_bytes', 0)) / 2**30, 2)
-    run['peak_memory_bytes'] = max(pm.peak, run.get('peak_memory_bytes', 0))
+    run['peak_memory_bytes'] = max(pm.peak, run.get('peak_memory_bytes', 0))   # a resumed run keeps its earlier peak
+    run['peak_memory_gb'] = round(run['peak_memory_bytes'] / 2**30, 2)
     run['stage_list'] = [dict(stage=k, **{kk: vv for kk, vv in v.items() if kk != 'result'}) for k, v in run['stages'].items()]
     write_json(run, out/'run.json')
-
-def _settings_text(s:Settings) -> str:
-    from psma_nb.config import SETTINGS
-    lines, sec = ["# settings of this demo run (written by psma demo)\n"], None
-    vals = s.as_dict()
-    for st in SETTINGS:
-        if st.section != sec: sec = st.section; lines.append(f"\n[{sec}]\n")
-        lines.append(f"{st.key} = {vals[st.key]}\n")
-    return ''.join(lines)
 
 # %% ../nbs/95_demo.ipynb #da27fea8
 def demo_args(p):
