@@ -280,8 +280,6 @@ def train_args(p):
 
 def train_main(args, settings):
     "Run `psma train`."
-    if args.fold is not None and args.fold not in ('all', '0', '1', '2', '3', '4'):
-        raise PsmaError(f"--fold must be 0-4 or all, not {args.fold!r}")
     if args.iterations is not None and args.iterations < 1: raise PsmaError("--iterations must be at least 1")
     out = train(settings, args.preset, args.fold, args.device, args.iterations, args.resume, args.force,
                 args.planner, args.gpus)

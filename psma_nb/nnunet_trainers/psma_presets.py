@@ -9,7 +9,6 @@ that nnU-Net's own `nnUNetv2_train` and `nnUNetv2_predict` can use it too."""
 from __future__ import annotations
 import math, os, sys
 from pathlib import Path
-import numpy as np
 import torch
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
