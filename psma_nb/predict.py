@@ -18,9 +18,9 @@ from .core import check_same_grid, log, parallel_map, progress, write_image, wri
 from .study import find_studies, is_study, read_study
 
 # %% auto #0
-__all__ = ['THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'Input', 'find_inputs', 'load_input', 'drop_components',
-           'liver_threshold', 'threshold_segment', 'threshold_predict', 'NnunetModel', 'predict', 'predict_args',
-           'predict_main']
+__all__ = ['ORGAN_FILTER_FRACTION', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'Input', 'find_inputs', 'load_input',
+           'drop_components', 'drop_organ_components', 'liver_threshold', 'threshold_segment', 'threshold_predict',
+           'NnunetModel', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -77,6 +77,20 @@ def drop_components(mask:np.ndarray, suv:np.ndarray, spacing, min_volume_ml:floa
     vol = np.bincount(idx, minlength=n + 1) * vox_ml
     smax = np.full(n + 1, -np.inf); np.maximum.at(smax, idx[idx > 0], suv.ravel()[idx > 0])
     keep = (vol >= min_volume_ml) & (smax >= min_suvmax); keep[0] = False
+    return keep[lab].astype(np.uint8)
+
+ORGAN_FILTER_FRACTION = 0.5   # a component at least this much inside physiological-uptake organs is dropped
+
+def drop_organ_components(mask:np.ndarray, organ:np.ndarray, min_fraction:float=ORGAN_FILTER_FRACTION,
+                          connectivity:int=26) -> np.ndarray:
+    "`mask` without the connected components that lie `min_fraction` or more inside `organ` (a boolean map)."
+    mask = np.asarray(mask) > 0
+    if not mask.any(): return mask.astype(np.uint8)
+    lab, n = cc3d.connected_components(mask, connectivity=connectivity, return_N=True)
+    idx = lab.ravel()
+    inside = np.bincount(idx, weights=np.asarray(organ, bool).ravel(), minlength=n + 1)
+    frac = inside / np.maximum(np.bincount(idx, minlength=n + 1), 1)
+    keep = frac < min_fraction; keep[0] = False
     return keep[lab].astype(np.uint8)
 
 # %% ../nbs/50_predict.ipynb #07b872fb
@@ -216,6 +230,8 @@ def predict(
     dicom_seg:bool=False,           # also write a DICOM SEG per case (DICOM inputs)
     overwrite:bool=False,           # predict cases whose output exists again
     split:str|None=None,            # only the cases of this cohort.csv split ('train' or 'test')
+    organ_filter:str='auto',        # nnunet: drop components mostly inside physiological-uptake organs of
+                                    # ORGANS.nii.gz: 'auto' (where present), 'on' (required) or 'off'
 ) -> pd.DataFrame:
     "Predict lesion masks for every case of `input` into `out_dir`; returns a table of what was done."
     s = settings or load_settings()
@@ -228,6 +244,11 @@ def predict(
     if dicom_seg and not all(i.dicom for i in inputs):
         raise PsmaError("--dicom-seg needs DICOM input (the SEG references the source PET series); "
                         "give the DICOM folder as INPUT")
+    if organ_filter not in ('auto', 'on', 'off'): raise PsmaError(f"--organ-filter must be auto, on or off, not {organ_filter!r}")
+    if method == 'nnunet' and organ_filter == 'on':
+        lacking = [i.case for i in inputs if i.dicom or not (i.path/'ORGANS.nii.gz').exists()]
+        if lacking: raise PsmaError(f"--organ-filter on needs ORGANS.nii.gz, which {len(lacking)} case(s) lack "
+                                    f"(e.g. {lacking[0]}); use --organ-filter auto or off")
     out_dir.mkdir(parents=True, exist_ok=True)
     todo = [i for i in inputs if overwrite or not (out_dir/f"{i.case}.nii.gz").exists()]
     rows = [dict(case=i.case, status='existing', seconds=0.) for i in inputs if i not in todo]
@@ -246,18 +267,26 @@ def predict(
         step = (0.5 if device == 'cuda' else 0.75) if step is None else step
         model_dir = Path(model_dir) if model_dir else _model_dir(s, s.preset)
         model = NnunetModel(model_dir, folds, device, tta, step) if todo else None
+        from psma_nb.phantom import PHYSIOLOGICAL_UPTAKE
+        uptake = _organ_ids(PHYSIOLOGICAL_UPTAKE)
         for i in progress(todo, 'nnU-Net', unit='case'):
             t = time.time()
-            img = load_input(i, ct=bool(model.needs_ct))
+            img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter != 'off')
             m = model(img)
+            arr = sitk.GetArrayFromImage(m)
             if min_volume_ml > 0 or min_suvmax > 0:
-                arr = drop_components(sitk.GetArrayFromImage(m), sitk.GetArrayFromImage(img['suv']),
-                                      img['suv'].GetSpacing()[::-1], min_volume_ml, min_suvmax, conn)
-                m2 = sitk.GetImageFromArray(arr); m2.CopyInformation(m); m = m2
-            write_image(m, out_dir/f"{i.case}.nii.gz")
-            rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2)))
+                arr = drop_components(arr, sitk.GetArrayFromImage(img['suv']), img['suv'].GetSpacing()[::-1],
+                                      min_volume_ml, min_suvmax, conn)
+            filtered = organ_filter != 'off' and img.get('organs') is not None
+            if filtered:
+                arr = drop_organ_components(arr, np.isin(sitk.GetArrayFromImage(img['organs']), uptake),
+                                            connectivity=conn)
+            m2 = sitk.GetImageFromArray(arr.astype(np.uint8)); m2.CopyInformation(m)
+            write_image(m2, out_dir/f"{i.case}.nii.gz")
+            rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=filtered))
         record = dict(method='nnunet', model=str(model_dir), folds=model.folds if model else folds, tta=tta,
-                      device=device, step=step, min_volume_ml=min_volume_ml, min_suvmax=min_suvmax, connectivity=conn)
+                      device=device, step=step, min_volume_ml=min_volume_ml, min_suvmax=min_suvmax,
+                      organ_filter=organ_filter, organ_filter_fraction=ORGAN_FILTER_FRACTION, connectivity=conn)
     else: raise PsmaError(f"--method must be nnunet or threshold, not {method!r}")
     if dicom_seg:
         from psma_nb.masks import write_seg_dicom
@@ -288,6 +317,9 @@ def predict_args(p):
                    help="sliding-window step, fraction of the patch (default: 0.5 on CUDA as nnU-Net, 0.75 on CPU)")
     p.add_argument('--min-volume', type=float, default=0., help="post-processing: drop components below this volume (ml)")
     p.add_argument('--min-suvmax', type=float, default=0., help="post-processing: drop components with a lower SUVmax")
+    p.add_argument('--organ-filter', choices=('auto', 'on', 'off'), default='auto',
+                   help="nnunet: drop components lying mostly in physiological-uptake organs of ORGANS.nii.gz "
+                        "(default auto: where the study has one)")
     p.add_argument('--threshold', type=float, default=THRESHOLD_SUV, help=f"threshold method: SUV threshold (default {THRESHOLD_SUV})")
     p.add_argument('--threshold-rule', choices=('fixed', 'liver'), default='fixed', help="threshold method: fixed or liver-adaptive")
     p.add_argument('--dicom-seg', action='store_true', help="also write <case>_seg.dcm (DICOM SEG) for DICOM inputs")
@@ -303,5 +335,5 @@ def predict_main(args, settings):
     if args.step is not None and not 0 < args.step <= 1: raise PsmaError("--step must be in (0, 1]")
     predict(args.input, args.out_dir, args.method, args.model_dir, settings, args.folds, args.tta, args.device,
             args.step, args.min_volume, args.min_suvmax, args.threshold_rule, args.threshold, args.dicom_seg,
-            args.overwrite, args.split)
+            args.overwrite, args.split, args.organ_filter)
     print(args.out_dir)

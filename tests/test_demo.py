@@ -70,9 +70,25 @@ def test_nnunet_own_predict_uses_the_model(demo):
     mine = sitk.GetArrayFromImage(sitk.ReadImage(str(out/'predictions'/'nnunet'/f'{case}.nii.gz')))
     theirs = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp/'nnunet_out'/f'{case}.nii.gz')))
     assert theirs.shape == mine.shape
+    # psma predict also ran its organ filter (the study has ORGANS.nii.gz): apply the same to nnU-Net's mask
+    from psma_nb.predict import drop_organ_components, _organ_ids
+    from psma_nb.phantom import PHYSIOLOGICAL_UPTAKE
+    assert json.loads((out/'predictions'/'nnunet'/'predict.json').read_text())['organ_filter'] == 'auto'
+    organs = sitk.GetArrayFromImage(sitk.ReadImage(str(out/'cohort'/case/'ORGANS.nii.gz')))
+    theirs = drop_organ_components(theirs, np.isin(organs, _organ_ids(PHYSIOLOGICAL_UPTAKE)))
     # the same model and windows give the same mask, up to boundary voxels (psma-nb runs bf16 on such CPUs)
     assert abs(int(theirs.sum()) - int(mine.sum())) <= max(20, 0.05 * mine.sum())
     if mine.sum() > 50: assert 2 * (theirs & mine).sum() / (theirs.sum() + mine.sum()) > 0.9
+
+
+def test_organ_filter_on_needs_an_organ_map(demo):
+    "`--organ-filter on` refuses inputs without ORGANS.nii.gz (a DICOM PET has none): one line, exit 2."
+    out, tmp = demo['out'], demo['tmp']
+    src = sorted((out/'dicom').iterdir())[0]/'dicom'
+    r = run_psma('predict', src/'PET', '-o', tmp/'on', '--organ-filter', 'on', '--device', 'cpu',
+                 '--settings', out/'settings.ini')
+    assert r.returncode == 2 and '--organ-filter on needs ORGANS.nii.gz' in r.stderr, r.stderr
+    assert r.stderr.count('\n') == 1 and not list((tmp/'on').glob('*.nii.gz'))
 
 
 def test_predict_dicom_input_with_dicom_seg(demo):
