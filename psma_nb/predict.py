@@ -19,8 +19,8 @@ from .study import find_studies, is_study, read_study
 
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'Input', 'find_inputs', 'load_input',
-           'drop_components', 'drop_organ_components', 'liver_threshold', 'threshold_segment', 'threshold_predict',
-           'NnunetModel', 'predict', 'predict_args', 'predict_main']
+           'drop_components', 'liver_threshold', 'threshold_segment', 'uptake_mask', 'threshold_predict', 'NnunetModel',
+           'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -66,31 +66,26 @@ def load_input(inp:Input, ct:bool=False, organs:bool=False) -> dict:
     return out
 
 # %% ../nbs/50_predict.ipynb #dabda981
-def drop_components(mask:np.ndarray, suv:np.ndarray, spacing, min_volume_ml:float=0., min_suvmax:float=0.,
-                    connectivity:int=26) -> np.ndarray:
-    "`mask` without the connected components smaller than `min_volume_ml` or with SUVmax below `min_suvmax`."
-    mask = np.asarray(mask) > 0
-    if not mask.any() or (min_volume_ml <= 0 and min_suvmax <= 0): return mask.astype(np.uint8)
-    lab, n = cc3d.connected_components(mask, connectivity=connectivity, return_N=True)
-    idx = lab.ravel()
-    vox_ml = float(np.prod(spacing)) / 1000
-    vol = np.bincount(idx, minlength=n + 1) * vox_ml
-    smax = np.full(n + 1, -np.inf); np.maximum.at(smax, idx[idx > 0], suv.ravel()[idx > 0])
-    keep = (vol >= min_volume_ml) & (smax >= min_suvmax); keep[0] = False
-    return keep[lab].astype(np.uint8)
-
 ORGAN_FILTER_FRACTION = 0.5   # a component at least this much inside physiological-uptake organs is dropped
 
-def drop_organ_components(mask:np.ndarray, organ:np.ndarray, min_fraction:float=ORGAN_FILTER_FRACTION,
-                          connectivity:int=26) -> np.ndarray:
-    "`mask` without the connected components that lie `min_fraction` or more inside `organ` (a boolean map)."
+def drop_components(mask:np.ndarray, suv:np.ndarray|None=None, spacing=None, min_volume_ml:float=0.,
+                    min_suvmax:float=0., connectivity:int=26, organ:np.ndarray|None=None,
+                    organ_fraction:float=ORGAN_FILTER_FRACTION) -> np.ndarray:
+    "`mask` without the connected components smaller than `min_volume_ml`, with SUVmax below `min_suvmax`, or lying `organ_fraction` or more inside `organ` (a boolean map)."
     mask = np.asarray(mask) > 0
-    if not mask.any(): return mask.astype(np.uint8)
+    if not mask.any() or (min_volume_ml <= 0 and min_suvmax <= 0 and organ is None): return mask.astype(np.uint8)
     lab, n = cc3d.connected_components(mask, connectivity=connectivity, return_N=True)
     idx = lab.ravel()
-    inside = np.bincount(idx, weights=np.asarray(organ, bool).ravel(), minlength=n + 1)
-    frac = inside / np.maximum(np.bincount(idx, minlength=n + 1), 1)
-    keep = frac < min_fraction; keep[0] = False
+    count = np.bincount(idx, minlength=n + 1)
+    keep = np.ones(n + 1, bool)
+    if min_volume_ml > 0: keep &= count * (float(np.prod(spacing)) / 1000) >= min_volume_ml
+    if min_suvmax > 0:
+        smax = np.full(n + 1, -np.inf); np.maximum.at(smax, idx[idx > 0], np.asarray(suv).ravel()[idx > 0])
+        keep &= smax >= min_suvmax
+    if organ is not None:
+        inside = np.bincount(idx, weights=np.asarray(organ, bool).ravel(), minlength=n + 1)
+        keep &= inside / np.maximum(count, 1) < organ_fraction
+    keep[0] = False
     return keep[lab].astype(np.uint8)
 
 # %% ../nbs/50_predict.ipynb #07b872fb
@@ -138,6 +133,12 @@ def _organ_ids(names) -> list[int]:
     from psma_nb.phantom import ORGAN_LABELS
     by_name = {v: k for k, v in ORGAN_LABELS.items()}
     return [by_name[n] for n in names if n in by_name]
+
+def uptake_mask(organs) -> np.ndarray:
+    "Boolean map of the physiological-uptake organs (the phantom's `PHYSIOLOGICAL_UPTAKE`) in an organ label image or array."
+    from psma_nb.phantom import PHYSIOLOGICAL_UPTAKE
+    arr = sitk.GetArrayFromImage(organs) if isinstance(organs, sitk.Image) else np.asarray(organs)
+    return np.isin(arr, _organ_ids(PHYSIOLOGICAL_UPTAKE))
 
 def threshold_predict(images:dict, rule:str='fixed', threshold:float=THRESHOLD_SUV,
                       min_volume_ml:float=THRESHOLD_MIN_ML, connectivity:int=26,
@@ -267,22 +268,17 @@ def predict(
         step = (0.5 if device == 'cuda' else 0.75) if step is None else step
         model_dir = Path(model_dir) if model_dir else _model_dir(s, s.preset)
         model = NnunetModel(model_dir, folds, device, tta, step) if todo else None
-        from psma_nb.phantom import PHYSIOLOGICAL_UPTAKE
-        uptake = _organ_ids(PHYSIOLOGICAL_UPTAKE)
         for i in progress(todo, 'nnU-Net', unit='case'):
             t = time.time()
             img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter != 'off')
             m = model(img)
-            arr = sitk.GetArrayFromImage(m)
-            if min_volume_ml > 0 or min_suvmax > 0:
-                arr = drop_components(arr, sitk.GetArrayFromImage(img['suv']), img['suv'].GetSpacing()[::-1],
-                                      min_volume_ml, min_suvmax, conn)
             filtered = organ_filter != 'off' and img.get('organs') is not None
-            if filtered:
-                arr = drop_organ_components(arr, np.isin(sitk.GetArrayFromImage(img['organs']), uptake),
-                                            connectivity=conn)
-            m2 = sitk.GetImageFromArray(arr.astype(np.uint8)); m2.CopyInformation(m)
-            write_image(m2, out_dir/f"{i.case}.nii.gz")
+            if min_volume_ml > 0 or min_suvmax > 0 or filtered:
+                arr = drop_components(sitk.GetArrayFromImage(m), sitk.GetArrayFromImage(img['suv']),
+                                      img['suv'].GetSpacing()[::-1], min_volume_ml, min_suvmax, conn,
+                                      uptake_mask(img['organs']) if filtered else None)
+                m2 = sitk.GetImageFromArray(arr); m2.CopyInformation(m); m = m2
+            write_image(m, out_dir/f"{i.case}.nii.gz")
             rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=filtered))
         record = dict(method='nnunet', model=str(model_dir), folds=model.folds if model else folds, tta=tta,
                       device=device, step=step, min_volume_ml=min_volume_ml, min_suvmax=min_suvmax,

@@ -71,11 +71,9 @@ def test_nnunet_own_predict_uses_the_model(demo):
     theirs = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp/'nnunet_out'/f'{case}.nii.gz')))
     assert theirs.shape == mine.shape
     # psma predict also ran its organ filter (the study has ORGANS.nii.gz): apply the same to nnU-Net's mask
-    from psma_nb.predict import drop_organ_components, _organ_ids
-    from psma_nb.phantom import PHYSIOLOGICAL_UPTAKE
+    from psma_nb.predict import drop_components, uptake_mask
     assert json.loads((out/'predictions'/'nnunet'/'predict.json').read_text())['organ_filter'] == 'auto'
-    organs = sitk.GetArrayFromImage(sitk.ReadImage(str(out/'cohort'/case/'ORGANS.nii.gz')))
-    theirs = drop_organ_components(theirs, np.isin(organs, _organ_ids(PHYSIOLOGICAL_UPTAKE)))
+    theirs = drop_components(theirs, organ=uptake_mask(sitk.ReadImage(str(out/'cohort'/case/'ORGANS.nii.gz'))))
     # the same model and windows give the same mask, up to boundary voxels (psma-nb runs bf16 on such CPUs)
     assert abs(int(theirs.sum()) - int(mine.sum())) <= max(20, 0.05 * mine.sum())
     if mine.sum() > 50: assert 2 * (theirs & mine).sum() / (theirs.sum() + mine.sum()) > 0.9
