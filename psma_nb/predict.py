@@ -18,9 +18,9 @@ from .core import check_same_grid, log, parallel_map, progress, write_image, wri
 from .study import find_studies, is_study, read_study
 
 # %% auto #0
-__all__ = ['ORGAN_FILTER_FRACTION', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'Input', 'find_inputs', 'load_input',
-           'drop_components', 'liver_threshold', 'threshold_segment', 'uptake_mask', 'threshold_predict', 'NnunetModel',
-           'predict', 'predict_args', 'predict_main']
+__all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'Input',
+           'find_inputs', 'load_input', 'drop_components', 'liver_threshold', 'threshold_segment', 'uptake_mask',
+           'threshold_predict', 'NnunetModel', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -67,6 +67,7 @@ def load_input(inp:Input, ct:bool=False, organs:bool=False) -> dict:
 
 # %% ../nbs/50_predict.ipynb #dabda981
 ORGAN_FILTER_FRACTION = 0.5   # a component at least this much inside physiological-uptake organs is dropped
+NNUNET_MIN_SUVMAX = 2.5       # nnU-Net components with a lower SUVmax are dropped (chosen on the training scans)
 
 def drop_components(mask:np.ndarray, suv:np.ndarray|None=None, spacing=None, min_volume_ml:float=0.,
                     min_suvmax:float=0., connectivity:int=26, organ:np.ndarray|None=None,
@@ -225,7 +226,7 @@ def predict(
     device:str|None=None,           # 'auto', 'cpu' or 'cuda'
     step:float|None=None,           # sliding-window step, fraction of the patch (default: 0.5 on CUDA, 0.75 on CPU)
     min_volume_ml:float=0.,         # post-processing: drop smaller components (nnunet)
-    min_suvmax:float=0.,            # post-processing: drop fainter components (nnunet)
+    min_suvmax:float=NNUNET_MIN_SUVMAX,  # post-processing: drop fainter components (nnunet; 0 = keep all)
     threshold_rule:str='fixed',     # threshold method: 'fixed' or 'liver'
     threshold:float=THRESHOLD_SUV,  # threshold method: SUV threshold
     dicom_seg:bool=False,           # also write a DICOM SEG per case (DICOM inputs)
@@ -312,7 +313,8 @@ def predict_args(p):
     p.add_argument('--step', type=float, default=None,
                    help="sliding-window step, fraction of the patch (default: 0.5 on CUDA as nnU-Net, 0.75 on CPU)")
     p.add_argument('--min-volume', type=float, default=0., help="post-processing: drop components below this volume (ml)")
-    p.add_argument('--min-suvmax', type=float, default=0., help="post-processing: drop components with a lower SUVmax")
+    p.add_argument('--min-suvmax', type=float, default=NNUNET_MIN_SUVMAX,
+                   help=f"post-processing: drop components with a lower SUVmax (default {NNUNET_MIN_SUVMAX}; 0 keeps all)")
     p.add_argument('--organ-filter', choices=('auto', 'on', 'off'), default='auto',
                    help="nnunet: drop components lying mostly in physiological-uptake organs of ORGANS.nii.gz "
                         "(default auto: where the study has one)")

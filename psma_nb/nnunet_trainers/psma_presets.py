@@ -5,16 +5,20 @@ that nnU-Net's own `nnUNetv2_train` and `nnUNetv2_predict` can use it too."""
 
 # %% ../../nbs/40_presets.ipynb #58c8d72a
 # This module is imported by nnU-Net's own trainer lookup (nnUNet_extTrainer), possibly as a top-level
-# module: it may import only nnU-Net, torch and the standard library, never other psma_nb modules.
+# module: it may import only nnU-Net and what nnU-Net itself depends on (torch, numpy, scipy,
+# batchgeneratorsv2) and the standard library, never other psma_nb modules.
 from __future__ import annotations
 import math, os, sys
+import numpy as np
 from pathlib import Path
 import torch
+from batchgeneratorsv2.transforms.base.basic_transform import BasicTransform
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
 # %% auto #0
-__all__ = ['TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR', 'tiny_schedule', 'cpu_bf16', 'logged_values', 'nnUNetTrainer_psmaTiny',
-           'add_trainer_dir', 'trainer_dir']
+__all__ = ['TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR', 'PASTE_P', 'PASTE_MAX', 'PASTE_HALO', 'PASTE_CAP', 'tiny_schedule',
+           'cpu_bf16', 'logged_values', 'nnUNetTrainer_psmaTiny', 'add_trainer_dir', 'trainer_dir', 'lesion_bank',
+           'LesionPaste', 'lesion_paste_for']
 
 # %% ../../nbs/40_presets.ipynb #0204cb72
 TINY_ITERATIONS = 1000  # default total training iterations of the tiny preset
@@ -52,6 +56,15 @@ class nnUNetTrainer_psmaTiny(nnUNetTrainer):
         self.num_val_iterations_per_epoch = 5
         self.save_every = 1
         self.initial_lr = TINY_LR
+
+    def get_training_transforms(self, patch_size, rotation_for_DA, deep_supervision_scales, mirror_axes,
+                                do_dummy_2d_data_aug, **kwargs):
+        "nnU-Net's augmentation pipeline, with `LesionPaste` (copy-paste of the training lesions) right after the spatial transform."
+        t = nnUNetTrainer.get_training_transforms(patch_size, rotation_for_DA, deep_supervision_scales, mirror_axes,
+                                                  do_dummy_2d_data_aug, **kwargs)
+        paste = lesion_paste_for(self)
+        if paste is not None: t.transforms.insert(2 if do_dummy_2d_data_aug else 1, paste)
+        return t
 
     def configure_optimizers(self):
         "AdamW (amsgrad) with nnU-Net's polynomial learning-rate decay: gets much further than SGD in a thousand iterations."
@@ -116,3 +129,70 @@ def trainer_dir() -> Path:
     "The folder to put in `nnUNet_extTrainer` so that nnU-Net finds psma-nb's trainers."
     import importlib.util
     return Path(importlib.util.find_spec('psma_nb.nnunet_trainers').submodule_search_locations[0]).resolve()
+
+# %% ../../nbs/40_presets.ipynb #2f40a125
+PASTE_P = 0.5     # probability that a training patch receives pasted lesions (PSMA_TINY_PASTE; 0 switches pasting off)
+PASTE_MAX = 2     # at most this many lesions pasted into one patch
+PASTE_HALO = 2    # voxels around a lesion carried along with it (the scanner's blur)
+PASTE_CAP = 0.41  # the halo is capped at this fraction of the lesion's peak (a neighbour's uptake is not carried along)
+
+def lesion_bank(dataset, keys=None, label:int=1, halo:int=PASTE_HALO, cap:float=PASTE_CAP,
+                max_cases:int|None=200) -> list:
+    "Every `label` component of the (preprocessed) training cases as `(delta, mask, peak)`: the image minus the local background, in a box around it."
+    from scipy import ndimage as ndi
+    keys = list(dataset.identifiers if keys is None else keys)
+    if max_cases and len(keys) > max_cases:   # a large dataset: a fixed sample of its cases is plenty
+        keys = [keys[i] for i in np.random.default_rng(0).choice(len(keys), max_cases, replace=False)]
+    bank, st = [], np.ones((3, 3, 3), bool)
+    for k in keys:
+        data, seg = dataset.load_case(k)[:2]
+        img, lesions = np.asarray(data[0], np.float32), np.asarray(seg[0]) == label
+        lab, _ = ndi.label(lesions, st)
+        for i, box in enumerate(ndi.find_objects(lab), 1):
+            box = tuple(slice(max(b.start - halo - 2, 0), min(b.stop + halo + 2, n)) for b, n in zip(box, img.shape))
+            m = lab[box] == i
+            near = ndi.binary_dilation(m, st, iterations=halo)
+            ring = ndi.binary_dilation(m, st, iterations=halo + 2) & ~near & ~lesions[box]
+            if not ring.any(): continue
+            delta = np.clip(img[box] - np.median(img[box][ring]), 0, None) * near
+            peak = float(delta[m].max())
+            if peak <= 0: continue
+            bank.append((np.where(m, delta, np.minimum(delta, cap * peak)).astype(np.float32), m, peak))
+    return bank
+
+class LesionPaste(BasicTransform):
+    "Copy-paste augmentation: adds `bank` lesions (another bank lesion's peak, ×0.7–1.3) at random places of the patch and labels them."
+    def __init__(self, bank:list, p:float=PASTE_P, max_n:int=PASTE_MAX, label:int=1, clip:float|None=None,
+                 amplitude=(0.7, 1.3)):
+        super().__init__()
+        self.bank, self.p, self.max_n, self.label, self.clip, self.amplitude = bank, p, max_n, label, clip, amplitude
+
+    def apply(self, data_dict, **params):
+        if not self.bank or np.random.uniform() >= self.p: return data_dict
+        img, seg = data_dict['image'], data_dict['segmentation']   # (C, X, Y, Z) tensors; channel 0 is PET
+        for _ in range(np.random.randint(1, self.max_n + 1)):
+            delta, m, peak = self.bank[np.random.randint(len(self.bank))]
+            target = self.bank[np.random.randint(len(self.bank))][2] * np.random.uniform(*self.amplitude)
+            flips = [ax for ax in range(delta.ndim) if np.random.uniform() < 0.5]
+            if flips: delta, m = np.flip(delta, flips), np.flip(m, flips)
+            if any(a > b for a, b in zip(delta.shape, img.shape[1:])): continue
+            box = tuple(slice(o, o + a) for o, a in
+                        ((np.random.randint(0, b - a + 1), a) for a, b in zip(delta.shape, img.shape[1:])))
+            v = img[0][box] + torch.from_numpy(np.ascontiguousarray(delta * (target / peak))).to(img.dtype)
+            img[0][box] = v if self.clip is None else torch.clamp(v, max=self.clip)
+            s = seg[0][box]
+            s[torch.from_numpy(np.ascontiguousarray(m)) & (s >= 0)] = self.label   # -1: outside the image
+        return data_dict
+
+def lesion_paste_for(trainer) -> LesionPaste|None:
+    "The `LesionPaste` transform for `trainer`'s training cases, or None (pasting off, or no `lesion` label)."
+    p = float(os.environ.get('PSMA_TINY_PASTE', PASTE_P))
+    label = trainer.dataset_json.get('labels', {}).get('lesion')
+    if p <= 0 or not isinstance(label, int) or trainer.label_manager.has_regions: return None
+    bank = lesion_bank(trainer.get_tr_and_val_datasets()[0], label=label)
+    clip = None
+    if trainer.configuration_manager.normalization_schemes[0] == 'CTNormalization':   # SUV clipped like this before
+        props = trainer.plans_manager.plans['foreground_intensity_properties_per_channel']['0']
+        clip = (props['percentile_99_5'] - props['mean']) / max(props['std'], 1e-8)
+    trainer.print_to_log_file(f"lesion copy-paste: {len(bank)} training lesions, p={p}, at most {PASTE_MAX} per patch")
+    return LesionPaste(bank, p, PASTE_MAX, label, clip)
