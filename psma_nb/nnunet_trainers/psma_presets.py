@@ -188,7 +188,10 @@ def lesion_paste_for(trainer) -> LesionPaste|None:
     "The `LesionPaste` transform for `trainer`'s training cases, or None (pasting off, or no `lesion` label)."
     p = float(os.environ.get('PSMA_TINY_PASTE', PASTE_P))
     label = trainer.dataset_json.get('labels', {}).get('lesion')
-    if p <= 0 or not isinstance(label, int) or trainer.label_manager.has_regions: return None
+    if p <= 0 or not isinstance(label, int) or trainer.label_manager.has_regions:
+        why = 'PSMA_TINY_PASTE=0' if p <= 0 else "the dataset has no integer label named 'lesion'"
+        trainer.print_to_log_file(f"lesion copy-paste off: {why}")
+        return None
     bank = lesion_bank(trainer.get_tr_and_val_datasets()[0], label=label)
     clip = None
     if trainer.configuration_manager.normalization_schemes[0] == 'CTNormalization':   # SUV clipped like this before
