@@ -16,9 +16,9 @@ from batchgeneratorsv2.transforms.base.basic_transform import BasicTransform
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
 # %% auto #0
-__all__ = ['TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR', 'PASTE_P', 'PASTE_MAX', 'PASTE_HALO', 'PASTE_CAP', 'tiny_schedule',
-           'cpu_bf16', 'logged_values', 'nnUNetTrainer_psmaTiny', 'add_trainer_dir', 'trainer_dir', 'lesion_bank',
-           'LesionPaste', 'lesion_paste_for']
+__all__ = ['TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR', 'PASTE_P', 'PASTE_MAX', 'PASTE_HALO', 'PASTE_CAP', 'LOG_EPS', 'LOG_SHIFT',
+           'LOG_SCALE', 'tiny_schedule', 'cpu_bf16', 'logged_values', 'nnUNetTrainer_psmaTiny', 'add_trainer_dir',
+           'trainer_dir', 'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling', 'log_suv_hook']
 
 # %% ../../nbs/40_presets.ipynb #0204cb72
 TINY_ITERATIONS = 1000  # default total training iterations of the tiny preset
@@ -56,6 +56,16 @@ class nnUNetTrainer_psmaTiny(nnUNetTrainer):
         self.num_val_iterations_per_epoch = 5
         self.save_every = 1
         self.initial_lr = TINY_LR
+
+    @staticmethod
+    def build_network_architecture(plans_manager, configuration_manager, num_input_channels, num_output_channels,
+                                   enable_deep_supervision=True):
+        "nnU-Net's planned network, fed log-SUV (`log_suv_hook`); nnU-Net's predictor builds it through here too."
+        net = nnUNetTrainer.build_network_architecture(plans_manager, configuration_manager, num_input_channels,
+                                                       num_output_channels, enable_deep_supervision)
+        hook = log_suv_hook(plans_manager, configuration_manager)
+        if hook is not None: net.register_forward_pre_hook(hook)
+        return net
 
     def get_training_transforms(self, patch_size, rotation_for_DA, deep_supervision_scales, mirror_axes,
                                 do_dummy_2d_data_aug, **kwargs):
@@ -199,3 +209,29 @@ def lesion_paste_for(trainer) -> LesionPaste|None:
         clip = (props['percentile_99_5'] - props['mean']) / max(props['std'], 1e-8)
     trainer.print_to_log_file(f"lesion copy-paste: {len(bank)} training lesions, p={p}, at most {PASTE_MAX} per patch")
     return LesionPaste(bank, p, PASTE_MAX, label, clip)
+
+# %% ../../nbs/40_presets.ipynb #17f1b161
+LOG_EPS = 0.1     # SUV added before the logarithm (air and cold background stay finite)
+LOG_SHIFT = 1.0   # log(SUV + LOG_EPS) - LOG_SHIFT, divided by LOG_SCALE: about zero mean, unit spread in the body
+LOG_SCALE = 1.0
+
+def suv_scaling(plans_manager, configuration_manager) -> tuple|None:
+    "`(mean, sd, lowest SUV)` that turn channel 0 of nnU-Net's input back into SUV, or None (per-image z-score: not recoverable)."
+    scheme = configuration_manager.normalization_schemes[0]
+    if scheme == 'NoNormalization': return 0., 1., 0.
+    if scheme == 'CTNormalization':
+        p = plans_manager.plans['foreground_intensity_properties_per_channel']['0']
+        return float(p['mean']), max(float(p['std']), 1e-8), float(p['percentile_00_5'])
+    return None
+
+def log_suv_hook(plans_manager, configuration_manager):
+    "A forward pre-hook: channel 0 of the input -> (log(SUV + LOG_EPS) - LOG_SHIFT) / LOG_SCALE; None when SUV is not recoverable."
+    scaling = suv_scaling(plans_manager, configuration_manager)
+    if scaling is None: return None
+    mean, sd, low = scaling
+    def hook(module, args):
+        x = args[0]
+        suv = torch.clamp(x[:, :1].float() * sd + mean, min=low)   # noise augmentation may dip below the clip
+        y = (torch.log(suv + LOG_EPS) - LOG_SHIFT) / LOG_SCALE
+        return (torch.cat([y.to(x.dtype), x[:, 1:]], 1),) + tuple(args[1:])
+    return hook
