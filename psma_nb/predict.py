@@ -71,8 +71,8 @@ NNUNET_MIN_SUVMAX = 2.5       # nnU-Net components with a lower SUVmax are dropp
 
 def drop_components(mask:np.ndarray, suv:np.ndarray|None=None, spacing=None, min_volume_ml:float=0.,
                     min_suvmax:float=0., connectivity:int=26, organ:np.ndarray|None=None,
-                    organ_fraction:float=ORGAN_FILTER_FRACTION) -> np.ndarray:
-    "`mask` without the connected components smaller than `min_volume_ml`, with SUVmax below `min_suvmax`, or lying `organ_fraction` or more inside `organ` (a boolean map)."
+                    organ_fraction:float=ORGAN_FILTER_FRACTION, organ_peak:bool=True) -> np.ndarray:
+    "`mask` without the connected components smaller than `min_volume_ml`, with SUVmax below `min_suvmax`, lying `organ_fraction` or more inside `organ` (a boolean map), or (`organ_peak`, with `suv`) whose hottest voxel lies in `organ`."
     mask = np.asarray(mask) > 0
     if not mask.any() or (min_volume_ml <= 0 and min_suvmax <= 0 and organ is None): return mask.astype(np.uint8)
     lab, n = cc3d.connected_components(mask, connectivity=connectivity, return_N=True)
@@ -86,6 +86,10 @@ def drop_components(mask:np.ndarray, suv:np.ndarray|None=None, spacing=None, min
     if organ is not None:
         inside = np.bincount(idx, weights=np.asarray(organ, bool).ravel(), minlength=n + 1)
         keep &= inside / np.maximum(count, 1) < organ_fraction
+        if organ_peak and suv is not None:   # the component is the blurred edge of a hot organ
+            from scipy import ndimage as ndi
+            peaks = ndi.maximum_position(np.asarray(suv), lab, np.arange(1, n + 1))
+            keep[1:] &= ~np.asarray(organ, bool)[tuple(np.array(peaks, int).reshape(n, -1).T)]
     keep[0] = False
     return keep[lab].astype(np.uint8)
 
@@ -232,7 +236,7 @@ def predict(
     dicom_seg:bool=False,           # also write a DICOM SEG per case (DICOM inputs)
     overwrite:bool=False,           # predict cases whose output exists again
     split:str|None=None,            # only the cases of this cohort.csv split ('train' or 'test')
-    organ_filter:str='auto',        # nnunet: drop components mostly inside physiological-uptake organs of
+    organ_filter:str='auto',        # nnunet: drop components mostly inside (or peaking in) physiological-uptake organs of
                                     # ORGANS.nii.gz: 'auto' (where present), 'on' (required) or 'off'
 ) -> pd.DataFrame:
     "Predict lesion masks for every case of `input` into `out_dir`; returns a table of what was done."
@@ -283,7 +287,8 @@ def predict(
             rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=filtered))
         record = dict(method='nnunet', model=str(model_dir), folds=model.folds if model else folds, tta=tta,
                       device=device, step=step, min_volume_ml=min_volume_ml, min_suvmax=min_suvmax,
-                      organ_filter=organ_filter, organ_filter_fraction=ORGAN_FILTER_FRACTION, connectivity=conn)
+                      organ_filter=organ_filter, organ_filter_fraction=ORGAN_FILTER_FRACTION, organ_filter_peak=True,
+                      connectivity=conn)
     else: raise PsmaError(f"--method must be nnunet or threshold, not {method!r}")
     if dicom_seg:
         from psma_nb.masks import write_seg_dicom
@@ -316,7 +321,7 @@ def predict_args(p):
     p.add_argument('--min-suvmax', type=float, default=NNUNET_MIN_SUVMAX,
                    help=f"post-processing: drop components with a lower SUVmax (default {NNUNET_MIN_SUVMAX}; 0 keeps all)")
     p.add_argument('--organ-filter', choices=('auto', 'on', 'off'), default='auto',
-                   help="nnunet: drop components lying mostly in physiological-uptake organs of ORGANS.nii.gz "
+                   help="nnunet: drop components lying mostly in, or peaking in, physiological-uptake organs of ORGANS.nii.gz "
                         "(default auto: where the study has one)")
     p.add_argument('--threshold', type=float, default=THRESHOLD_SUV, help=f"threshold method: SUV threshold (default {THRESHOLD_SUV})")
     p.add_argument('--threshold-rule', choices=('fixed', 'liver'), default='fixed', help="threshold method: fixed or liver-adaptive")
