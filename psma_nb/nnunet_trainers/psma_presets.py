@@ -210,7 +210,7 @@ def lesion_paste_for(trainer) -> LesionPaste|None:
     trainer.print_to_log_file(f"lesion copy-paste: {len(bank)} training lesions, p={p}, at most {PASTE_MAX} per patch")
     return LesionPaste(bank, p, PASTE_MAX, label, clip)
 
-# %% ../../nbs/40_presets.ipynb #17f1b161
+# %% ../../nbs/40_presets.ipynb #2ebc26b2
 LOG_EPS = 0.1     # SUV added before the logarithm (air and cold background stay finite)
 LOG_SHIFT = 1.0   # log(SUV + LOG_EPS) - LOG_SHIFT, divided by LOG_SCALE: about zero mean, unit spread in the body
 LOG_SCALE = 1.0
