@@ -180,6 +180,12 @@ class NnunetModel:
         if not folds: raise PsmaError(f"no trained fold with {checkpoint} in {self.model_dir}; train with `psma train`")
         missing = [f for f in folds if not (self.model_dir/f'fold_{f}'/checkpoint).exists()]
         if missing: raise PsmaError(f"fold(s) {missing} have no {checkpoint} in {self.model_dir}")
+        if self.model_dir.name.startswith('nnUNetTrainer_psmaTiny__'):   # tiny models from before the log-SUV input
+            runs = [self.model_dir/f'fold_{f}'/'psma_train.json' for f in folds]
+            if any(r.exists() and 'pet_input' not in json.loads(r.read_text()) for r in runs):
+                raise PsmaError(f"{self.model_dir} is a tiny model from an older psma-nb that fed the network linear SUV; "
+                                "today's tiny network takes log-SUV and would predict wrongly: train it again with "
+                                "`psma train --force`")
         from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
         from psma_nb.nnunet_trainers.psma_presets import cpu_bf16
         self.folds, self.device, self.tta = folds, device, tta

@@ -202,6 +202,7 @@ def train(
     import nnunetv2
     write_json(dict(preset=preset, configuration=p.configuration, trainer=p.trainer, fold=fold, device=device,
                     iterations=its,
+                    pet_input='log-suv' if preset == 'tiny' else 'nnunet',   # what the network is fed (40_presets)
                     seed=s.seed, seconds=round(secs, 1), torch=torch.__version__,
                     nnunetv2=getattr(nnunetv2, '__version__', None) or _pkg_version('nnunetv2')),
                out/'psma_train.json')
