@@ -36,9 +36,11 @@ def find_studies(root) -> list[Path]:
     root = Path(root)
     if not root.is_dir(): raise PsmaError(f"{root} is not a folder; give a study folder or a folder of study folders")
     if is_study(root): return [root]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith('.'))
+    found, seen = [], set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):   # a subset of a cohort made of symlinks
+        seen.add(os.path.realpath(dirpath))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith('.')
+                             and os.path.realpath(os.path.join(dirpath, d)) not in seen)   # no symlink loops
         if STUDY_FILES['suv'] in filenames:
             found.append(Path(dirpath)); dirnames[:] = []  # a study folder does not hold studies
     return sorted(found)
