@@ -15,7 +15,7 @@ from .core import log, write_json, is_quiet
 
 # %% auto #0
 __all__ = ['PRESETS', 'PLANNERS', 'TINY_FEATURES', 'TINY_PATCH', 'Preset', 'tiny_configuration', 'dataset_folders',
-           'plan_and_preprocess', 'resolve_device', 'model_dir', 'train', 'training_log', 'plot_training',
+           'plan_and_preprocess', 'resolve_device', 'model_dir', 'train', 'pet_input', 'training_log', 'plot_training',
            'compare_normalisations', 'train_args', 'train_main']
 
 # %% ../nbs/41_train.ipynb #dca33c07
@@ -202,12 +202,20 @@ def train(
     import nnunetv2
     write_json(dict(preset=preset, configuration=p.configuration, trainer=p.trainer, fold=fold, device=device,
                     iterations=its,
-                    pet_input='log-suv' if preset == 'tiny' else 'nnunet',   # what the network is fed (40_presets)
+                    pet_input=pet_input(out.parent, p.configuration, preset),   # what the network is fed (40_presets)
                     seed=s.seed, seconds=round(secs, 1), torch=torch.__version__,
                     nnunetv2=getattr(nnunetv2, '__version__', None) or _pkg_version('nnunetv2')),
                out/'psma_train.json')
     log(f"nnU-Net: trained in {secs/60:.1f} min -> {out}")
     return out
+
+def pet_input(model:Path, configuration:str, preset:str) -> str:
+    "What a trained network is fed: 'log-suv' (tiny preset, SUV recoverable from nnU-Net's input) or 'nnunet' (nnU-Net's normalised input)."
+    if preset != 'tiny': return 'nnunet'
+    from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
+    from psma_nb.nnunet_trainers.psma_presets import suv_scaling
+    pm = PlansManager(str(Path(model)/'plans.json'))
+    return 'log-suv' if suv_scaling(pm, pm.get_configuration(configuration)) is not None else 'nnunet'
 
 def _pkg_version(name):
     from importlib.metadata import version
