@@ -5,19 +5,13 @@ mirroring (8 passes per window) against the same model without it, in the same p
 
 MODEL_DIR is an nnU-Net model folder (e.g. the one `psma demo` trains), STUDY_DIR a study folder.
 Reported: median seconds over 3 repetitions each (nnU-Net's prediction of the array, without reading or
-writing files) and the ratio. Expected: about 8× (nnU-Net's mirroring runs the network once per mirror
+writing files), after one warm-up run, and the ratio. Expected: up to 8× (nnU-Net's mirroring runs the network once per mirror
 image); what it buys is measured in `50_predict`.
 """
-import argparse, time
-import numpy as np
+import argparse
 import torch
 from psma_nb.predict import NnunetModel, find_inputs, load_input
-
-def median_time(f, n=3):
-    ts = []
-    for _ in range(n):
-        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
+from bench_training import median_time
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(); p.add_argument('model'); p.add_argument('study'); p.add_argument('--step', type=float, default=0.75)
@@ -26,7 +20,6 @@ if __name__ == '__main__':
     res = {}
     for tta in (False, True):
         m = NnunetModel(a.model, device='cpu', tta=tta, step=a.step)
-        m(img)   # warm-up
-        res[tta] = median_time(lambda: m(img))
+        res[tta] = median_time(lambda: m(img), reps=3, warm=1)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, step {a.step}, SUV {img['suv'].GetSize()}")
     print(f"no mirroring {res[False]:.1f} s, mirroring {res[True]:.1f} s, ratio {res[True] / res[False]:.2f}")

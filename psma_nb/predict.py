@@ -232,7 +232,7 @@ def predict(
     model_dir=None,                 # nnU-Net model folder (default: the settings' preset model)
     settings:Settings|None=None,    # study settings (model folder, device, workers)
     folds=None,                     # folds to ensemble (default: all trained folds)
-    tta:bool=True,                  # test-time mirroring (nnU-Net's default; False: 8x faster, less accurate)
+    tta:bool=True,                  # test-time mirroring (nnU-Net's default; False: about 7x faster, less accurate)
     device:str|None=None,           # 'auto', 'cpu' or 'cuda'
     step:float|None=None,           # sliding-window step, fraction of the patch (default: 0.5 on CUDA, 0.75 on CPU)
     min_volume_ml:float=0.,         # post-processing: drop smaller components (nnunet)
@@ -318,7 +318,7 @@ def predict_args(p):
     p.add_argument('--preset', choices=('tiny', 'full'), default=None, help="preset whose model to use (default: settings)")
     p.add_argument('--folds', nargs='+', default=None, help="folds to ensemble (default: all trained folds)")
     p.add_argument('--tta', action=argparse.BooleanOptionalAction, default=True,
-                   help="test-time mirroring, 8 passes (default: on, as nnU-Net; --no-tta is 8x faster)")
+                   help="test-time mirroring, 8 passes (default: on, as nnU-Net; --no-tta is about 7x faster)")
     p.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default=None, help="torch device (default: settings)")
     p.add_argument('--step', type=float, default=None,
                    help="sliding-window step, fraction of the patch (default: 0.5 on CUDA as nnU-Net, 0.75 on CPU)")
