@@ -14,7 +14,7 @@ def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('demo')
     out = tmp/'run'
     t = time.time()
-    r = run_psma('demo', '--quick', '-o', out, '--device', 'cpu', cwd=tmp)
+    r = run_psma('demo', '--quick', '--no-tta', '-o', out, '--device', 'cpu', cwd=tmp)   # mirroring: 50_predict tests it
     assert r.returncode == 0, r.stderr[-3000:]
     return dict(out=out, tmp=tmp, stdout=r.stdout, stderr=r.stderr, seconds=time.time() - t)
 
@@ -29,6 +29,8 @@ def test_demo_prints_timings_and_report(demo):
     assert all(v['status'] == 'done' for v in run['stages'].values()) and len(run['stages']) == 7
     assert run['stages']['convert']['result']['converted'] > 0       # a centre went through DICOM -> psma convert
     assert run['stages']['convert']['result']['max_rel_suv_difference'] < 1e-3
+    assert run['config']['tta'] is False and run['command'] == 'psma demo --quick --no-tta'
+    assert json.loads((out/'predictions'/'nnunet'/'predict.json').read_text())['tta'] is False
 
 
 def test_report_tables_hold_numbers(demo):
@@ -44,10 +46,12 @@ def test_report_tables_hold_numbers(demo):
 
 def test_rerun_resumes(demo):
     t = time.time()
-    r = run_psma('demo', '--quick', '-o', demo['out'], '--device', 'cpu')
+    r = run_psma('demo', '--quick', '--no-tta', '-o', demo['out'], '--device', 'cpu')
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stderr.count('done earlier') == 7
     assert time.time() - t < 60
+    r = run_psma('demo', '--quick', '-o', demo['out'], '--device', 'cpu')   # with mirroring: another run, refused
+    assert r.returncode == 2 and 'holds a demo run with other settings (tta False -> True)' in r.stderr, r.stderr
     r = run_psma('demo', '-o', demo['out'], '--device', 'cpu')          # not --quick: another run, refused
     assert r.returncode == 2 and 'holds a demo run with other settings (mode quick -> default' in r.stderr
     assert r.stderr.count('\n') == 1
