@@ -18,7 +18,8 @@ from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 # %% auto #0
 __all__ = ['TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR', 'PASTE_P', 'PASTE_MAX', 'PASTE_HALO', 'PASTE_CAP', 'LOG_EPS', 'LOG_SHIFT',
            'LOG_SCALE', 'tiny_schedule', 'cpu_bf16', 'logged_values', 'nnUNetTrainer_psmaTiny', 'add_trainer_dir',
-           'trainer_dir', 'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling', 'log_suv_hook']
+           'trainer_dir', 'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling', 'input_ceiling',
+           'log_suv_hook']
 
 # %% ../../nbs/40_presets.ipynb #0204cb72
 TINY_ITERATIONS = 1000  # default total training iterations of the tiny preset
@@ -203,10 +204,7 @@ def lesion_paste_for(trainer) -> LesionPaste|None:
         trainer.print_to_log_file(f"lesion copy-paste off: {why}")
         return None
     bank = lesion_bank(trainer.get_tr_and_val_datasets()[0], label=label)
-    clip = None
-    if trainer.configuration_manager.normalization_schemes[0] == 'CTNormalization':   # SUV clipped like this before
-        props = trainer.plans_manager.plans['foreground_intensity_properties_per_channel']['0']
-        clip = (props['percentile_99_5'] - props['mean']) / max(props['std'], 1e-8)
+    clip = input_ceiling(trainer.plans_manager, trainer.configuration_manager)   # pasted lesions are clipped like the rest
     trainer.print_to_log_file(f"lesion copy-paste: {len(bank)} training lesions, p={p}, at most {PASTE_MAX} per patch")
     return LesionPaste(bank, p, PASTE_MAX, label, clip)
 
@@ -223,6 +221,12 @@ def suv_scaling(plans_manager, configuration_manager) -> tuple|None:
         p = plans_manager.plans['foreground_intensity_properties_per_channel']['0']
         return float(p['mean']), max(float(p['std']), 1e-8), float(p['percentile_00_5'])
     return None
+
+def input_ceiling(plans_manager, configuration_manager) -> float|None:
+    "The highest value of channel 0 in nnU-Net's input: the `CT` scheme's upper clip (an SUV) after its normalisation; None if unclipped."
+    if configuration_manager.normalization_schemes[0] != 'CTNormalization': return None
+    p = plans_manager.plans['foreground_intensity_properties_per_channel']['0']
+    return (float(p['percentile_99_5']) - float(p['mean'])) / max(float(p['std']), 1e-8)
 
 def log_suv_hook(plans_manager, configuration_manager):
     "A forward pre-hook: channel 0 of the input -> (log(SUV + LOG_EPS) - LOG_SHIFT) / LOG_SCALE; None when SUV is not recoverable."
