@@ -194,8 +194,13 @@ class NnunetModel:
             self.predictor = nnUNetPredictor(tile_step_size=step, use_gaussian=True, use_mirroring=tta,
                                              perform_everything_on_device=device == 'cuda', device=torch.device(device),
                                              verbose=False, verbose_preprocessing=False, allow_tqdm=False)
-            self.predictor.initialize_from_trained_model_folder(str(self.model_dir), use_folds=tuple(folds),
-                                                                checkpoint_name=checkpoint)
+            try: self.predictor.initialize_from_trained_model_folder(str(self.model_dir), use_folds=tuple(folds),
+                                                                     checkpoint_name=checkpoint)
+            except RuntimeError as e:   # nnU-Net's own message is a paragraph; ours names the trainer and the fix
+                if 'Could not find requested nnunet trainer' not in str(e): raise
+                raise PsmaError(f"{self.model_dir} was trained with the nnU-Net trainer {self.model_dir.name.split('__')[0]}, "
+                                "whose code is not found here: add the folder holding it to nnUNet_extTrainer "
+                                "(psma-nb's own trainers are found without it)") from e
 
     def __call__(self, images:dict) -> sitk.Image:
         "The lesion mask of one case's images (`suv`, and `ct` for a PET+CT model) on the SUV grid."
