@@ -16,10 +16,10 @@ from batchgeneratorsv2.transforms.base.basic_transform import BasicTransform
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
 # %% auto #0
-__all__ = ['TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR', 'PASTE_P', 'PASTE_MAX', 'PASTE_HALO', 'PASTE_CAP', 'LOG_EPS', 'LOG_SHIFT',
-           'LOG_SCALE', 'tiny_schedule', 'cpu_bf16', 'logged_values', 'nnUNetTrainer_psmaTiny', 'add_trainer_dir',
-           'trainer_dir', 'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling', 'input_ceiling',
-           'log_suv_hook']
+__all__ = ['TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR', 'PASTE_P', 'PASTE_MAX', 'PASTE_HALO', 'PASTE_CAP', 'PASTE_AMPLITUDE',
+           'LOG_EPS', 'LOG_SHIFT', 'LOG_SCALE', 'tiny_schedule', 'cpu_bf16', 'logged_values', 'nnUNetTrainer_psmaTiny',
+           'add_trainer_dir', 'trainer_dir', 'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling',
+           'input_ceiling', 'to_log_suv', 'from_log_suv', 'log_suv_hook', 'LogSUV', 'transform_names', 'log_domain']
 
 # %% ../../nbs/40_presets.ipynb #0204cb72
 TINY_ITERATIONS = 1000  # default total training iterations of the tiny preset
@@ -70,11 +70,14 @@ class nnUNetTrainer_psmaTiny(nnUNetTrainer):
 
     def get_training_transforms(self, patch_size, rotation_for_DA, deep_supervision_scales, mirror_axes,
                                 do_dummy_2d_data_aug, **kwargs):
-        "nnU-Net's augmentation pipeline, with `LesionPaste` (copy-paste of the training lesions) right after the spatial transform."
+        "nnU-Net's augmentation pipeline, with `LesionPaste` after the spatial transform and the intensity augmentations on log-SUV."
         t = nnUNetTrainer.get_training_transforms(patch_size, rotation_for_DA, deep_supervision_scales, mirror_axes,
                                                   do_dummy_2d_data_aug, **kwargs)
         paste = lesion_paste_for(self)
         if paste is not None: t.transforms.insert(2 if do_dummy_2d_data_aug else 1, paste)
+        scaling = suv_scaling(self.plans_manager, self.configuration_manager)
+        if scaling is not None: t.transforms = log_domain(t.transforms, scaling)
+        self.print_to_log_file("training transforms: " + ', '.join(transform_names(t.transforms)))
         return t
 
     def configure_optimizers(self):
@@ -146,6 +149,7 @@ PASTE_P = 0.5     # probability that a training patch receives pasted lesions (P
 PASTE_MAX = 2     # at most this many lesions pasted into one patch
 PASTE_HALO = 2    # voxels around a lesion carried along with it (the scanner's blur)
 PASTE_CAP = 0.41  # the halo is capped at this fraction of the lesion's peak (a neighbour's uptake is not carried along)
+PASTE_AMPLITUDE = (0.7, 2.0)   # a pasted lesion gets another bank lesion's peak times a factor from this range
 
 def lesion_bank(dataset, keys=None, label:int=1, halo:int=PASTE_HALO, cap:float=PASTE_CAP,
                 max_cases:int|None=200) -> list:
@@ -172,9 +176,9 @@ def lesion_bank(dataset, keys=None, label:int=1, halo:int=PASTE_HALO, cap:float=
     return bank
 
 class LesionPaste(BasicTransform):
-    "Copy-paste augmentation: adds `bank` lesions (another bank lesion's peak, ×0.7–1.3) at random places of the patch and labels them."
+    "Copy-paste augmentation: adds `bank` lesions (another bank lesion's peak × `amplitude`) at random places of the patch and labels them."
     def __init__(self, bank:list, p:float=PASTE_P, max_n:int=PASTE_MAX, label:int=1, clip:float|None=None,
-                 amplitude=(0.7, 1.3)):
+                 amplitude=PASTE_AMPLITUDE):
         super().__init__()
         self.bank, self.p, self.max_n, self.label, self.clip, self.amplitude = bank, p, max_n, label, clip, amplitude
 
@@ -205,7 +209,8 @@ def lesion_paste_for(trainer) -> LesionPaste|None:
         return None
     bank = lesion_bank(trainer.get_tr_and_val_datasets()[0], label=label)
     clip = input_ceiling(trainer.plans_manager, trainer.configuration_manager)   # pasted lesions are clipped like the rest
-    trainer.print_to_log_file(f"lesion copy-paste: {len(bank)} training lesions, p={p}, at most {PASTE_MAX} per patch")
+    trainer.print_to_log_file(f"lesion copy-paste: {len(bank)} training lesions, p={p}, at most {PASTE_MAX} per patch, "
+                              f"peak x{PASTE_AMPLITUDE[0]}-{PASTE_AMPLITUDE[1]}")
     return LesionPaste(bank, p, PASTE_MAX, label, clip)
 
 # %% ../../nbs/40_presets.ipynb #2ebc26b2
@@ -214,13 +219,13 @@ LOG_SHIFT = 1.0   # log(SUV + LOG_EPS) - LOG_SHIFT, divided by LOG_SCALE: about 
 LOG_SCALE = 1.0
 
 def suv_scaling(plans_manager, configuration_manager) -> tuple|None:
-    "`(mean, sd, lowest SUV)` that turn channel 0 of nnU-Net's input back into SUV, or None (per-image z-score: not recoverable)."
+    "`(mean, sd, floor)`: channel 0 of nnU-Net's input × sd + mean is SUV, floored at `floor`; None for a per-image z-score (not recoverable)."
     scheme = configuration_manager.normalization_schemes[0]
-    if scheme == 'NoNormalization': return 0., 1., 0.
-    if scheme == 'CTNormalization':
-        p = plans_manager.plans['foreground_intensity_properties_per_channel']['0']
-        return float(p['mean']), max(float(p['std']), 1e-8), float(p['percentile_00_5'])
-    return None
+    if scheme not in ('NoNormalization', 'CTNormalization'): return None
+    p = plans_manager.plans['foreground_intensity_properties_per_channel']['0']
+    floor = float(p['percentile_00_5'])   # the 0.5th percentile of the training lesions' SUV, as nnU-Net's CT scheme
+    if scheme == 'NoNormalization': return 0., 1., floor
+    return float(p['mean']), max(float(p['std']), 1e-8), floor
 
 def input_ceiling(plans_manager, configuration_manager) -> float|None:
     "The highest value of channel 0 in nnU-Net's input: the `CT` scheme's upper clip (an SUV) after its normalisation; None if unclipped."
@@ -228,14 +233,49 @@ def input_ceiling(plans_manager, configuration_manager) -> float|None:
     p = plans_manager.plans['foreground_intensity_properties_per_channel']['0']
     return (float(p['percentile_99_5']) - float(p['mean'])) / max(float(p['std']), 1e-8)
 
+def to_log_suv(x:torch.Tensor, mean:float, sd:float, floor:float) -> torch.Tensor:
+    "nnU-Net's input values of the PET channel -> what the network sees: (log(max(SUV, floor) + LOG_EPS) - LOG_SHIFT) / LOG_SCALE."
+    return (torch.log(torch.clamp(x.float() * sd + mean, min=floor) + LOG_EPS) - LOG_SHIFT) / LOG_SCALE
+
+def from_log_suv(y:torch.Tensor, mean:float, sd:float) -> torch.Tensor:
+    "The inverse of `to_log_suv`: log-SUV back to nnU-Net's input values (exact above the floor)."
+    return (torch.exp(y.float() * LOG_SCALE + LOG_SHIFT) - LOG_EPS - mean) / sd
+
 def log_suv_hook(plans_manager, configuration_manager):
-    "A forward pre-hook: channel 0 of the input -> (log(SUV + LOG_EPS) - LOG_SHIFT) / LOG_SCALE; None when SUV is not recoverable."
+    "A forward pre-hook: channel 0 of the input -> `to_log_suv`; None when SUV is not recoverable."
     scaling = suv_scaling(plans_manager, configuration_manager)
     if scaling is None: return None
-    mean, sd, low = scaling
     def hook(module, args):
         x = args[0]
-        suv = torch.clamp(x[:, :1].float() * sd + mean, min=low)   # noise augmentation may dip below the clip
-        y = (torch.log(suv + LOG_EPS) - LOG_SHIFT) / LOG_SCALE
+        y = to_log_suv(x[:, :1], *scaling)   # augmentation may push values below the floor: clamped there
         return (torch.cat([y.to(x.dtype), x[:, 1:]], 1),) + tuple(args[1:])
     return hook
+
+# %% ../../nbs/40_presets.ipynb #4f6b2d90
+class LogSUV(BasicTransform):
+    "Channel 0 of a training patch to log-SUV (`to_log_suv`), or back (`inverse`), so that augmentations in between act on log-SUV."
+    def __init__(self, scaling:tuple, inverse:bool=False):
+        super().__init__()
+        self.scaling, self.inverse = tuple(scaling), inverse
+
+    def apply(self, data_dict, **params):
+        img = data_dict['image']
+        y = from_log_suv(img[0], *self.scaling[:2]) if self.inverse else to_log_suv(img[0], *self.scaling)
+        img[0] = y.to(img.dtype)
+        return data_dict
+
+_INTENSITY = ('GaussianNoiseTransform', 'GaussianBlurTransform', 'MultiplicativeBrightnessTransform', 'ContrastTransform',
+              'SimulateLowResolutionTransform', 'GammaTransform')   # nnU-Net's intensity augmentations, in its order
+
+def transform_names(transforms) -> list[str]:
+    "Class names of a transform list (a `RandomTransform` shown as the transform it wraps)."
+    return [type(getattr(t, 'transform', t)).__name__ for t in transforms]
+
+def log_domain(transforms:list, scaling:tuple) -> list:
+    "`transforms` with nnU-Net's block of intensity augmentations wrapped in `LogSUV` and its inverse."
+    names = transform_names(transforms)
+    idx = [i for i, n in enumerate(names) if n in _INTENSITY]
+    if not idx: return list(transforms)
+    first, last = idx[0], idx[-1]
+    return (list(transforms[:first]) + [LogSUV(scaling)] + list(transforms[first:last + 1]) +
+            [LogSUV(scaling, inverse=True)] + list(transforms[last + 1:]))
