@@ -55,7 +55,10 @@ def tiny_configuration(plans:dict, features=TINY_FEATURES, patch=TINY_PATCH, bat
     kw.update(n_stages=n, features_per_stage=list(features), kernel_sizes=[[3, 3, 3]] * n,
               strides=[[1, 1, 1]] + [[2, 2, 2]] * (n - 1), n_conv_per_stage=[2] * n,
               n_conv_per_stage_decoder=[2] * (n - 1))
-    return {'inherits_from': '3d_fullres', 'data_identifier': full['data_identifier'],
+    norm = list(full['normalization_schemes'])
+    if norm[0] == 'CTNormalization': norm[0] = 'NoNormalization'   # raw SUV, no ceiling: the network takes its log (40_presets)
+    return {'inherits_from': '3d_fullres', 'data_identifier': f"{plans.get('plans_name', 'nnUNetPlans')}_3d_tiny",
+            'normalization_schemes': norm, 'use_mask_for_norm': [False] * len(norm),
             'patch_size': psize, 'batch_size': batch_size, 'batch_dice': True, 'architecture': arch}
 
 # %% ../nbs/41_train.ipynb #9fd9d115
@@ -100,17 +103,23 @@ def dataset_folders(s:Settings) -> tuple[Path, Path]:
         raise PsmaError(f"no nnU-Net dataset at {raw}; make it first with `psma dataset COHORT_DIR`")
     return raw, Path(s.nnunet_preprocessed)/s.dataset
 
-def plan_and_preprocess(settings:Settings|None=None, planner:str='default', force:bool=False) -> Path:
-    "nnU-Net fingerprint, plans (+ `3d_tiny`) and `3d_fullres` preprocessing; returns the plans file."
+def plan_and_preprocess(settings:Settings|None=None, planner:str='default', force:bool=False,
+                        configurations:tuple|None=None) -> Path:
+    "nnU-Net fingerprint, plans (+ `3d_tiny`) and preprocessing of `configurations` (default: the settings preset's); returns the plans file."
     s = settings or load_settings()
     if planner not in PLANNERS: raise PsmaError(f"--planner must be one of {', '.join(PLANNERS)}, not {planner!r}")
+    configurations = list(configurations or [PRESETS[s.preset].configuration])
     raw, pre = dataset_folders(s)
     _nnunet_env(s)
     planner_cls, plans_id = PLANNERS[planner]
     plans_file, stamp_file = pre/f'{plans_id}.json', pre/f'psma_{plans_id}_stamp.json'
     stamp = _raw_stamp(raw, planner)
-    if not force and plans_file.exists() and stamp_file.exists() and json.loads(stamp_file.read_text()).get('stamp') == stamp:
-        log(f"plans and preprocessed data of {s.dataset} are current ({plans_file.name})")
+    old = json.loads(stamp_file.read_text()) if stamp_file.exists() else {}
+    planned = not force and plans_file.exists() and old.get('stamp') == stamp
+    done = set(old.get('configurations', [])) if planned else set()
+    todo = [c for c in configurations if c not in done]
+    if not todo:
+        log(f"plans and preprocessed data of {s.dataset} are current ({plans_file.name}: {', '.join(configurations)})")
         return plans_file
     from nnunetv2.experiment_planning.plan_and_preprocess_api import (
         extract_fingerprint_dataset, plan_experiment_dataset, preprocess_dataset)
@@ -118,20 +127,25 @@ def plan_and_preprocess(settings:Settings|None=None, planner:str='default', forc
     import nnunetv2
     t0 = time.time()
     with _nnunet_output(pre/'psma_preprocess.log', always=True):
-        log(f"nnU-Net: fingerprint of {s.dataset} ...")
-        extract_fingerprint_dataset(s.dataset_id, num_processes=s.workers, clean=True, verbose=False,
-                                    show_progress_bar=not is_quiet())
-        log("nnU-Net: planning ...")
-        cls = recursive_find_python_class(str(Path(nnunetv2.__path__[0])/'experiment_planning'), planner_cls,
-                                          current_module='nnunetv2.experiment_planning')
-        plan_experiment_dataset(s.dataset_id, cls)
-        plans = json.loads(plans_file.read_text())
-        if planner == 'default':
-            plans['configurations']['3d_tiny'] = tiny_configuration(plans)
-            write_json(plans, plans_file)
-        log("nnU-Net: preprocessing 3d_fullres ...")
-        preprocess_dataset(s.dataset_id, plans_id, ['3d_fullres'], [s.workers], show_progress_bar=not is_quiet())
-    write_json(dict(stamp=stamp, planner=planner, seconds=round(time.time() - t0, 1)), stamp_file)
+        if not planned:
+            log(f"nnU-Net: fingerprint of {s.dataset} ...")
+            extract_fingerprint_dataset(s.dataset_id, num_processes=s.workers, clean=True, verbose=False,
+                                        show_progress_bar=not is_quiet())
+            log("nnU-Net: planning ...")
+            cls = recursive_find_python_class(str(Path(nnunetv2.__path__[0])/'experiment_planning'), planner_cls,
+                                              current_module='nnunetv2.experiment_planning')
+            plan_experiment_dataset(s.dataset_id, cls)
+            plans = json.loads(plans_file.read_text())
+            if planner == 'default':
+                plans['configurations']['3d_tiny'] = tiny_configuration(plans)
+                write_json(plans, plans_file)
+        missing = [c for c in todo if c not in json.loads(plans_file.read_text())['configurations']]
+        if missing: raise PsmaError(f"the plans {plans_file.name} have no configuration {missing[0]} "
+                                    "(the tiny preset needs the default planner)")
+        log(f"nnU-Net: preprocessing {', '.join(todo)} ...")
+        preprocess_dataset(s.dataset_id, plans_id, todo, [s.workers], show_progress_bar=not is_quiet())
+    write_json(dict(stamp=stamp, planner=planner, configurations=sorted(done | set(todo)),
+                    seconds=round(time.time() - t0 + (old.get('seconds', 0) if planned else 0), 1)), stamp_file)
     log(f"nnU-Net: planned and preprocessed in {time.time() - t0:.0f} s")
     return plans_file
 
@@ -177,7 +191,7 @@ def train(
     if (out/'checkpoint_final.pth').exists() and not force and not resume:
         log(f"{out} already holds a trained model; pass --force to train again")
         return out
-    plan_and_preprocess(s, planner)
+    plan_and_preprocess(s, planner, configurations=[p.configuration])
     if fold != 'all':
         sf = Path(s.nnunet_preprocessed)/s.dataset/'splits_final.json'
         n = len(json.loads(sf.read_text())) if sf.exists() else 0
@@ -199,9 +213,14 @@ def train(
                      continue_training=resume,
                      num_gpus=gpus, device=torch.device(device))
     secs = time.time() - t0
+    from psma_nb.outline import fit_outline_dataset, write_outline
+    fit = fit_outline_dataset(Path(s.nnunet_raw)/s.dataset, connectivity=int(s.connectivity))   # the reader's rule (31_outline)
+    write_outline(fit, out.parent)
+    log(f"reader's outline of the {fit['n_lesions']} training lesions: {fit['fraction']} of (peak - background), "
+        f"mean Dice {fit['dice_mean']}")
     import nnunetv2
     write_json(dict(preset=preset, configuration=p.configuration, trainer=p.trainer, fold=fold, device=device,
-                    iterations=its,
+                    iterations=its, outline_fraction=fit['fraction'],
                     pet_input=pet_input(out.parent, p.configuration, preset),   # what the network is fed (40_presets)
                     seed=s.seed, seconds=round(secs, 1), torch=torch.__version__,
                     nnunetv2=getattr(nnunetv2, '__version__', None) or _pkg_version('nnunetv2')),
