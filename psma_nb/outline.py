@@ -12,7 +12,7 @@ import cc3d
 import SimpleITK as sitk
 from scipy import ndimage as ndi
 from .config import PsmaError
-from .core import write_json, progress
+from .core import write_json, progress, log
 
 # %% auto #0
 __all__ = ['OUTLINE_FILE', 'OUTLINE_HALO', 'OUTLINE_RING', 'OUTLINE_FRACTIONS', 'OUTLINE_MIN_DICE', 'outline_lesions',
@@ -88,7 +88,7 @@ def outline_fit(
     k = int(best[len(best) // 2])                # take its middle
     return dict(rule, fraction=float(fractions[k]), dice_mean=round(float(d[:, k].mean()), 4),
                 dice_median=round(float(np.median(d[:, k])), 4),
-                curve={f"{f:.2f}": round(float(m), 4) for f, m in zip(fractions, d.mean(0))})
+                curve={f"{f:.2f}": round(float(v), 4) for f, v in zip(fractions, m)})
 
 # %% ../nbs/31_outline.ipynb #1efec432
 def fit_outline_dataset(raw_dir, label:int=1, connectivity:int=26) -> dict:
@@ -120,6 +120,10 @@ def outline_rule(model_dir=None, outline='auto') -> dict|None:
     fit = Path(model_dir)/OUTLINE_FILE if model_dir is not None else None
     if fit is None or not fit.exists(): return None
     rule = json.loads(fit.read_text())
-    if rule.get('fraction') is None or (rule.get('dice_mean') or 0) < OUTLINE_MIN_DICE: return None
+    if rule.get('fraction') is None: return None
+    if rule['dice_mean'] < OUTLINE_MIN_DICE:
+        log(f"reader's outline off: the model's rule redraws its training references with mean Dice {rule['dice_mean']}, "
+            f"below {OUTLINE_MIN_DICE} ({fit.name}); --outline F applies a fraction F anyway")
+        return None
     return dict(fraction=float(rule['fraction']), halo=int(rule.get('halo', OUTLINE_HALO)),
                 ring=list(rule.get('ring', OUTLINE_RING)), source=str(fit))

@@ -217,7 +217,8 @@ def train(
     fit = fit_outline_dataset(Path(s.nnunet_raw)/s.dataset, connectivity=int(s.connectivity))   # the reader's rule (31_outline)
     write_outline(fit, out.parent)
     log(f"reader's outline of the {fit['n_lesions']} training lesions: {fit['fraction']} of (peak - background), "
-        f"mean Dice {fit['dice_mean']}")
+        f"mean Dice {fit['dice_mean']}" if fit['fraction'] is not None else
+        "reader's outline: no training lesions to fit it on; psma predict will keep nnU-Net's outlines")
     import nnunetv2
     write_json(dict(preset=preset, configuration=p.configuration, trainer=p.trainer, fold=fold, device=device,
                     iterations=its, outline_fraction=fit['fraction'],
