@@ -20,8 +20,8 @@ from .outline import outline_lesions, outline_rule
 
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'Input',
-           'find_inputs', 'load_input', 'drop_components', 'liver_threshold', 'threshold_segment', 'uptake_mask',
-           'threshold_predict', 'NnunetModel', 'predict', 'predict_args', 'predict_main']
+           'find_inputs', 'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
+           'uptake_mask', 'threshold_predict', 'NnunetModel', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -93,6 +93,13 @@ def drop_components(mask:np.ndarray, suv:np.ndarray|None=None, spacing=None, min
             keep[1:] &= ~np.asarray(organ, bool)[tuple(np.array(peaks, int).reshape(n, -1).T)]
     keep[0] = False
     return keep[lab].astype(np.uint8)
+
+def postprocess(mask:np.ndarray, suv:np.ndarray, spacing=None, min_volume_ml:float=0., min_suvmax:float=0.,
+                connectivity:int=26, organ:np.ndarray|None=None, outline:dict|None=None) -> np.ndarray:
+    "An nnU-Net mask as `psma predict` leaves it: `drop_components`, then each lesion left redrawn by the reader's rule `outline` (`outline_rule`; None: as drawn)."
+    arr = drop_components(mask, suv, spacing, min_volume_ml, min_suvmax, connectivity, organ)
+    if outline: arr = outline_lesions(arr, suv, outline['fraction'], outline['halo'], tuple(outline['ring']), connectivity)
+    return arr
 
 # %% ../nbs/50_predict.ipynb #07b872fb
 THRESHOLD_SUV = 3.0       # qPSMA's bone threshold, used everywhere by the fixed rule
@@ -294,10 +301,8 @@ def predict(
             m = model(img)
             filtered = organ_filter != 'off' and img.get('organs') is not None
             if min_volume_ml > 0 or min_suvmax > 0 or filtered or rule:
-                suv = sitk.GetArrayFromImage(img['suv'])
-                arr = drop_components(sitk.GetArrayFromImage(m), suv, img['suv'].GetSpacing()[::-1], min_volume_ml,
-                                      min_suvmax, conn, uptake_mask(img['organs']) if filtered else None)
-                if rule: arr = outline_lesions(arr, suv, rule['fraction'], rule['halo'], tuple(rule['ring']), conn)
+                arr = postprocess(sitk.GetArrayFromImage(m), sitk.GetArrayFromImage(img['suv']), img['suv'].GetSpacing()[::-1],
+                                  min_volume_ml, min_suvmax, conn, uptake_mask(img['organs']) if filtered else None, rule)
                 m2 = sitk.GetImageFromArray(arr); m2.CopyInformation(m); m = m2
             write_image(m, out_dir/f"{i.case}.nii.gz")
             rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=filtered))

@@ -76,16 +76,13 @@ def test_nnunet_own_predict_uses_the_model(demo):
     assert theirs.shape == mine.shape
     # psma predict also ran its post-processing (SUVmax floor, the organ filter: the study has ORGANS.nii.gz, and the
     # reader's outline): apply the same to nnU-Net's mask
-    from psma_nb.predict import drop_components, uptake_mask
+    from psma_nb.predict import postprocess, uptake_mask
     rec = json.loads((out/'predictions'/'nnunet'/'predict.json').read_text())
     assert rec['organ_filter'] == 'auto' and rec['min_suvmax'] > 0
-    suv = sitk.GetArrayFromImage(sitk.ReadImage(str(out/'cohort'/case/'SUV.nii.gz')))
-    theirs = drop_components(theirs, suv, min_suvmax=rec['min_suvmax'],
-                             organ=uptake_mask(sitk.ReadImage(str(out/'cohort'/case/'ORGANS.nii.gz'))))
-    if rec['outline']:   # and redrew each lesion by the model's fitted reader's rule (nbs/31_outline.ipynb)
-        from psma_nb.outline import outline_lesions
-        o = rec['outline']
-        theirs = outline_lesions(theirs, suv, o['fraction'], o['halo'], tuple(o['ring']))
+    img = sitk.ReadImage(str(out/'cohort'/case/'SUV.nii.gz'))
+    theirs = postprocess(theirs, sitk.GetArrayFromImage(img), img.GetSpacing()[::-1], rec['min_volume_ml'], rec['min_suvmax'],
+                         rec['connectivity'], uptake_mask(sitk.ReadImage(str(out/'cohort'/case/'ORGANS.nii.gz'))),
+                         rec['outline'])   # and, with a fitted rule, redrew each lesion by it (nbs/31_outline.ipynb)
     # the same model and windows give the same mask, up to boundary voxels (psma-nb runs bf16 on such CPUs)
     assert abs(int(theirs.sum()) - int(mine.sum())) <= max(20, 0.05 * mine.sum())
     if mine.sum() > 50: assert 2 * (theirs & mine).sum() / (theirs.sum() + mine.sum()) > 0.9
