@@ -9,13 +9,15 @@ import filecmp, json, os, shutil
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import SimpleITK as sitk
 from .config import PsmaError, Settings, load_settings
-from .core import atomic_path, write_json, progress, log
+from .core import atomic_path, write_json, write_image, progress, log
 from .study import find_studies, read_study
+from .organs import ORGAN_GROUPS, GROUP_NAMES, LESION_LABEL, read_organ_names, to_groups
 
 # %% auto #0
 __all__ = ['PET_NORMS', 'DEFAULT_PET_NORM', 'MARKER', 'read_cohort', 'test_sets', 'channel_names', 'patient_folds',
-           'make_dataset', 'dataset_args', 'dataset_main']
+           'organ_labels', 'make_dataset', 'dataset_args', 'dataset_main']
 
 # %% ../nbs/30_dataset.ipynb #a711c2ef
 def read_cohort(cohort_dir) -> pd.DataFrame:
@@ -84,6 +86,15 @@ def _copy(src:Path, dst:Path):
     with atomic_path(dst) as tmp: shutil.copyfile(src, tmp)
     return True
 
+def _write_label(img:sitk.Image, dst:Path) -> bool:
+    "Write a label image unless `dst` already holds the same voxels on the same grid."
+    if dst.exists():
+        old = sitk.ReadImage(str(dst))
+        if old.GetSize() == img.GetSize() and np.array_equal(sitk.GetArrayViewFromImage(old), sitk.GetArrayViewFromImage(img)) \
+           and np.allclose(old.GetSpacing(), img.GetSpacing()) and np.allclose(old.GetOrigin(), img.GetOrigin()): return False
+    write_image(img, dst)
+    return True
+
 def _dataset_folder(raw:Path, dataset_id:int, name:str) -> Path:
     folder = raw/f"Dataset{dataset_id:03d}_{name}"
     others = [p for p in raw.glob(f"Dataset{dataset_id:03d}_*") if p != folder] if raw.exists() else []
@@ -93,12 +104,24 @@ def _dataset_folder(raw:Path, dataset_id:int, name:str) -> Path:
         raise PsmaError(f"{folder} exists and was not made by psma-nb; choose another --id or --name")
     return folder
 
+def organ_labels(seg:sitk.Image,          # reference lesion mask (0/1)
+                 organs:sitk.Image,       # organ map on the same grid
+                 names:dict|None=None,    # its label table (default: the phantom's)
+                 ) -> sitk.Image:
+    "The training label map: organ groups (2..12) with the lesion (1) on top."
+    lab = to_groups(sitk.GetArrayFromImage(organs), names)
+    lab[sitk.GetArrayViewFromImage(seg) > 0] = LESION_LABEL
+    out = sitk.GetImageFromArray(lab.astype(np.uint8)); out.CopyInformation(seg)
+    return out
+
+# %% ../nbs/30_dataset.ipynb #da169cd9
 def make_dataset(
     cohort_dir,                   # folder of study folders (+ cohort.csv)
     settings:Settings|None=None,  # study settings (nnU-Net folders, dataset id and name, seed); default: load_settings()
     channels:str|None=None,       # 'pet' or 'pet+ct' (default: settings.channels)
     pet_norm:str=DEFAULT_PET_NORM,# PET intensity handling: 'ct', 'zscore' or 'none'
     n_folds:int=5,                # cross-validation folds, grouped by patient
+    organs:bool|None=None,        # organ groups as further labels (None: where every training study has ORGANS.nii.gz)
 ) -> Path:
     "Write nnU-Net's raw dataset for the training cases of `cohort_dir`; returns the dataset folder."
     s = settings or load_settings()
@@ -107,26 +130,34 @@ def make_dataset(
     cohort = read_cohort(cohort_dir)
     train = cohort[cohort.split == 'train']
     if train.empty: raise PsmaError(f"{cohort_dir}: no training cases (split == 'train') in cohort.csv")
+    lacking = [r.case for r in train.itertuples() if not (Path(r.path)/'ORGANS.nii.gz').is_file()]
+    if organs and lacking:
+        raise PsmaError(f"--organs needs ORGANS.nii.gz in every training study; {len(lacking)} lack it (e.g. {lacking[0]}): "
+                        "make them with psma convert --organs, or pass --no-organs")
+    organs = not lacking if organs is None else bool(organs)
     folder = _dataset_folder(Path(s.nnunet_raw), s.dataset_id, s.dataset_name)
     (folder/'imagesTr').mkdir(parents=True, exist_ok=True); (folder/'labelsTr').mkdir(exist_ok=True)
     files = {'SUV.nii.gz': '_0000'} | ({'CTres.nii.gz': '_0001'} if channels == 'pet+ct' else {})
     wanted, changed = set(), 0
     for r in progress(list(train.itertuples()), 'dataset', unit='case'):
-        st = read_study(r.path, ct=channels == 'pet+ct', organs=False, require_seg=True)
+        st = read_study(r.path, ct=channels == 'pet+ct', organs=organs, require_seg=True)
         if channels == 'pet+ct' and st.ct is None:
             raise PsmaError(f"{r.path} has no CTres.nii.gz, needed for --channels pet+ct; use --channels pet")
         for src, suffix in files.items():
             changed += _copy(Path(r.path)/src, folder/'imagesTr'/f"{r.case}{suffix}.nii.gz")
             wanted.add(f"imagesTr/{r.case}{suffix}.nii.gz")
-        changed += _copy(Path(r.path)/'SEG.nii.gz', folder/'labelsTr'/f"{r.case}.nii.gz")
+        label = folder/'labelsTr'/f"{r.case}.nii.gz"
+        if organs: changed += _write_label(organ_labels(st.seg, st.organs, read_organ_names(r.path)), label)
+        else: changed += _copy(Path(r.path)/'SEG.nii.gz', label)
         wanted.add(f"labelsTr/{r.case}.nii.gz")
     for sub in ('imagesTr', 'labelsTr'):   # cases no longer in the training set (only ever our own copies)
         for p in (folder/sub).glob('*.nii.gz'):
             if f"{sub}/{p.name}" not in wanted: p.unlink(); changed += 1
-    dj = dict(channel_names=names, labels={'background': 0, 'lesion': 1}, numTraining=len(train),
-              file_ending='.nii.gz', name=s.dataset_name,
-              description='PSMA PET lesions (psma-nb); training cases of the training centre(s) only')
-    split = dict(source=str(Path(cohort_dir).resolve()), channels=channels, pet_norm=pet_norm,
+    labels = {'background': 0, 'lesion': LESION_LABEL} | ({g.name: g.label for g in ORGAN_GROUPS} if organs else {})
+    dj = dict(channel_names=names, labels=labels, numTraining=len(train), file_ending='.nii.gz', name=s.dataset_name,
+              description='PSMA PET lesions (psma-nb)' + (' and organ groups' if organs else '') +
+                          '; training cases of the training centre(s) only')
+    split = dict(source=str(Path(cohort_dir).resolve()), channels=channels, pet_norm=pet_norm, organs=organs,
                  train=sorted(train.case), test_sets=test_sets(cohort),
                  centres=dict(zip(cohort.case, cohort.centre)))
     for obj, path in ((dj, folder/'dataset.json'), (split, folder/MARKER)):
@@ -136,13 +167,14 @@ def make_dataset(
     sf = Path(s.nnunet_preprocessed)/folder.name/'splits_final.json'
     if folds and (not sf.exists() or json.loads(sf.read_text()) != folds):
         write_json(folds, sf); changed += 1
-    log(f"{folder}: {len(train)} training cases, test sets " +
+    log(f"{folder}: {len(train)} training cases{' with organ groups' if organs else ''}, test sets " +
         ', '.join(f"{k} ({len(v)})" for k, v in split['test_sets'].items()) + f"; {changed} file(s) written")
     return folder
 
 # %% ../nbs/30_dataset.ipynb #01b99b1f
 def dataset_args(p):
     "Options of `psma dataset`."
+    import argparse
     p.add_argument('cohort_dir', metavar='COHORT_DIR', nargs='?', help="folder of study folders (default: settings data_dir)")
     p.add_argument('--channels', choices=('pet', 'pet+ct'), default=None, help="model inputs (default: settings channels)")
     p.add_argument('--id', dest='dataset_id', type=int, default=None, help="nnU-Net dataset id (default: settings)")
@@ -150,8 +182,12 @@ def dataset_args(p):
     p.add_argument('--pet-norm', choices=tuple(PET_NORMS), default=DEFAULT_PET_NORM,
                    help=f"PET intensity handling in nnU-Net (default: {DEFAULT_PET_NORM}, see nbs/30_dataset.ipynb)")
     p.add_argument('--folds', type=int, default=5, help="cross-validation folds grouped by patient (default 5)")
+    p.add_argument('--organs', action=argparse.BooleanOptionalAction, default=None,
+                   help="organ groups as further labels for the organ-aware model (default: when every training study "
+                        "has ORGANS.nii.gz); --no-organs: lesions only")
 
 def dataset_main(args, settings):
     "Run `psma dataset`."
-    folder = make_dataset(args.cohort_dir or settings.data_dir, settings, args.channels, args.pet_norm, args.folds)
+    folder = make_dataset(args.cohort_dir or settings.data_dir, settings, args.channels, args.pet_norm, args.folds,
+                          args.organs)
     print(folder)

@@ -31,7 +31,7 @@ __all__ = ['STAGES', 'DICOM_CENTRE', 'MODES', 'demo_settings', 'run_config', 'st
 STAGES = ('phantom', 'convert', 'dataset', 'train', 'predict', 'evaluate', 'report')
 DICOM_CENTRE = 'centre2'   # the centre that goes through DICOM -> psma convert
 MODES = {   # cohort size, tiny-preset training iterations, bootstrap replicates
-    'quick': dict(size='quick', iterations=60, bootstrap=200),
+    'quick': dict(size='quick', iterations=30, bootstrap=200),
     'default': dict(size='default', iterations=None, bootstrap=2000),
 }
 
@@ -45,7 +45,7 @@ def demo_settings(out_dir, settings:Settings|None=None, **overrides) -> Settings
     env = {k: v for k, v in os.environ.items() if not (k.startswith('PSMA_') or k.startswith('nnUNet_'))}
     return load_settings(s.file, overrides=vals, environ=env)
 
-def run_config(mode:str, s:Settings, device:str, tta:bool=True) -> dict:
+def run_config(mode:str, s:Settings, device:str, tta:str='auto') -> dict:
     "What fixes a demo run: mode, seed, preset, device, test-time mirroring, dataset, connectivity."
     return dict(mode=mode, seed=s.seed, preset=s.preset, device=device, tta=tta, dataset=s.dataset,
                 connectivity=s.connectivity)
@@ -89,8 +89,8 @@ def stage_train(out:Path, s:Settings, mode:str, device:str) -> dict:
     return dict(model=str(fold.parent), fold='all', iterations=it,
                 seconds=json.loads((fold/'psma_train.json').read_text())['seconds'])
 
-def stage_predict(out:Path, s:Settings, mode:str, device:str, tta:bool=True) -> dict:
-    "nnU-Net (with test-time mirroring when `tta`) and threshold-baseline masks for every test case."
+def stage_predict(out:Path, s:Settings, mode:str, device:str, tta:str='auto') -> dict:
+    "nnU-Net (test-time mirroring `tta`, `50_predict`) and threshold-baseline masks for every test case."
     t0 = time.time()
     a = predict(out/'cohort', out/'predictions'/'nnunet', 'nnunet', settings=s, device=device, split='test', tta=tta,
                 overwrite=True)
@@ -166,7 +166,7 @@ def run_demo(
     device:str|None=None,         # 'auto', 'cpu' or 'cuda' (default: settings device)
     force:bool=False,             # redo every stage
     settings:Settings|None=None,  # study settings (seed, workers, dataset id and name, connectivity)
-    tta:bool=True,                # nnU-Net's test-time mirroring (about 7x slower prediction on a CPU)
+    tta:str='auto',               # test-time mirroring: 'auto' (focused on a CPU, all on CUDA), 'focused', 'all', 'off'
 ) -> dict:
     "Run (or resume) the whole study in `out_dir`; returns the run record (also in `run.json`)."
     base = settings or load_settings()
@@ -183,7 +183,7 @@ def run_demo(
     if force or not run: run = dict(config=config, stages={}, created=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     out.mkdir(parents=True, exist_ok=True)
     write_text(settings_text(s.as_dict(), header='# settings of this demo run (written by psma demo)\n'), out/'settings.ini')
-    run.update(command='psma demo' + (' --quick' if quick else '') + ('' if tta else ' --no-tta'), versions=versions(), settings=s.as_dict(),
+    run.update(command='psma demo' + (' --quick' if quick else '') + ({'auto': '', 'off': ' --no-tta'}.get(tta, f' --tta {tta}')), versions=versions(), settings=s.as_dict(),
                seed=s.seed, device=dev, preset=s.preset)
     funcs = dict(phantom=stage_phantom, convert=stage_convert, dataset=stage_dataset, train=stage_train,
                  predict=stage_predict, evaluate=stage_evaluate, report=stage_report)
@@ -226,8 +226,9 @@ def demo_args(p):
     p.add_argument('--quick', action='store_true', help="12 cases and a short training: the whole path in a few minutes")
     p.add_argument('--preset', choices=('tiny', 'full'), default=None, help="training preset (default: settings preset)")
     p.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default=None, help="torch device (default: settings device)")
-    p.add_argument('--tta', action=argparse.BooleanOptionalAction, default=True,
-                   help="nnU-Net's test-time mirroring (default: on; --no-tta predicts about 7x faster on a CPU)")
+    p.add_argument('--tta', nargs='?', const='all', default='auto', choices=('auto', 'focused', 'all', 'off'),
+                   help="test-time mirroring: auto (default: focused on a CPU, all on CUDA), focused, all (--tta alone), off")
+    p.add_argument('--no-tta', dest='tta', action='store_const', const='off', help="no test-time mirroring (--tta off)")
     p.add_argument('--force', action='store_true', help="redo every stage, even those finished earlier")
     p.add_argument('--seed', type=int, default=None, help="seed of the cohort, training and bootstrap (default: settings)")
     p.add_argument('--workers', type=int, default=None, help="worker processes (default: settings)")

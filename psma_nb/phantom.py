@@ -14,36 +14,27 @@ import SimpleITK as sitk
 from scipy import ndimage as ndi
 from .config import PsmaError
 from .core import write_image, write_csv, write_json, parallel_map
+from .organs import ORGAN_LABELS, ORGAN_GROUPS
 
 # %% auto #0
-__all__ = ['ORGAN_LABELS', 'LABEL', 'PHYSIOLOGICAL_UPTAKE', 'BONES', 'ORGAN_SITE', 'BIODISTRIBUTION', 'TRUNK', 'CAVITY', 'SPINE',
-           'RECOVERY', 'CENTRES', 'NOISE_REF_SUV', 'NOISE_POWER', 'SITES', 'PATTERNS', 'LESION_SIZE', 'LESION_SUV',
-           'BONE_SHARE', 'ADJACENT_MM', 'ROSE_K', 'REF_FRACTION', 'LESION_COLUMNS', 'VOI_MARGIN', 'SIZES',
-           'TRAIN_CENTRE', 'GA68_HALF_LIFE_S', 'Grid', 'rot_matrix', 'ellipsoid', 'capsule_chain', 'Canvas',
-           'smooth_field', 'Patient', 'draw_patient', 'Body', 'build_body', 'build_organs', 'build_skeleton',
-           'patient_grid', 'build_anatomy', 'noise_sd', 'correlated_noise', 'lesion_sites', 'Lesion', 'place_lesion',
-           'lesion_fraction', 'simulate_case', 'centre_number', 'to_image', 'PhantomCase', 'make_case',
-           'calibrate_recovery', 'organ_suvmax', 'cohort_plan', 'centres_table', 'write_case', 'make_cohort',
-           'dicom_times', 'write_case_dicom', 'phantom_args', 'phantom_main']
+__all__ = ['LABEL', 'PHYSIOLOGICAL_UPTAKE', 'BONES', 'ORGAN_SITE', 'BIODISTRIBUTION', 'TRUNK', 'CAVITY', 'SPINE', 'RECOVERY',
+           'CENTRES', 'NOISE_REF_SUV', 'NOISE_POWER', 'SITES', 'PATTERNS', 'LESION_SIZE', 'LESION_SUV', 'BONE_SHARE',
+           'ADJACENT_MM', 'ROSE_K', 'REF_FRACTION', 'LESION_COLUMNS', 'VOI_MARGIN', 'SIZES', 'TRAIN_CENTRE',
+           'GA68_HALF_LIFE_S', 'Grid', 'rot_matrix', 'ellipsoid', 'capsule_chain', 'Canvas', 'smooth_field', 'Patient',
+           'draw_patient', 'Body', 'build_body', 'build_organs', 'build_skeleton', 'patient_grid', 'build_anatomy',
+           'noise_sd', 'correlated_noise', 'lesion_sites', 'Lesion', 'place_lesion', 'lesion_fraction', 'simulate_case',
+           'centre_number', 'to_image', 'PhantomCase', 'make_case', 'calibrate_recovery', 'organ_suvmax', 'cohort_plan',
+           'centres_table', 'write_case', 'make_cohort', 'dicom_times', 'write_case_dicom', 'phantom_args',
+           'phantom_main']
 
 # %% ../nbs/20_phantom.ipynb #eaa77d05
-ORGAN_LABELS = {
-    0: 'background', 1: 'fat', 2: 'muscle', 3: 'brain', 4: 'skull', 5: 'lacrimal_glands', 6: 'parotid_glands',
-    7: 'submandibular_glands', 8: 'waldeyer_ring', 9: 'vocal_cords', 10: 'thyroid', 11: 'lungs', 12: 'airway',
-    13: 'heart', 14: 'vessels', 15: 'liver', 16: 'spleen', 17: 'stomach', 18: 'kidneys', 19: 'ureters',
-    20: 'bladder', 21: 'duodenum', 22: 'small_bowel', 23: 'colon', 24: 'rectum', 25: 'prostate', 26: 'spine',
-    27: 'pelvis', 28: 'ribs', 29: 'femora', 30: 'other_bone',
-}
+LABEL = {v: k for k, v in ORGAN_LABELS.items()}   # organ name -> label of ORGANS.nii.gz
 
-LABEL = {v: k for k, v in ORGAN_LABELS.items()}
+PHYSIOLOGICAL_UPTAKE = tuple(n for g in ORGAN_GROUPS if g.uptake for n in g.phantom)   # organs with normal uptake
 
-PHYSIOLOGICAL_UPTAKE = ('lacrimal_glands', 'parotid_glands', 'submandibular_glands', 'waldeyer_ring', 'vocal_cords',
-                        'thyroid', 'liver', 'spleen', 'stomach', 'kidneys', 'ureters', 'bladder', 'duodenum',
-                        'small_bowel', 'colon', 'rectum')
+BONES = next(g.phantom for g in ORGAN_GROUPS if g.name == 'bone')
 
-BONES = ('skull', 'spine', 'pelvis', 'ribs', 'femora', 'other_bone')
-
-ORGAN_SITE = {**{b: 'bone' for b in BONES}, 'prostate': 'prostate', 'lungs': 'visceral', 'liver': 'visceral'}
+ORGAN_SITE = {n: g.site for g in ORGAN_GROUPS if g.site for n in g.phantom}   # organ -> lesion site
 
 # %% ../nbs/20_phantom.ipynb #ca607681
 BIODISTRIBUTION = {

@@ -6,22 +6,27 @@ threshold — on exactly the input SUV grid, resumable, with optional post-proce
 
 # %% ../nbs/50_predict.ipynb #d9950993
 from __future__ import annotations
-import contextlib, hashlib, io, json, os, time
+import contextlib, functools, hashlib, io, json, os, time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 import cc3d
+from fastcore.basics import patch
 from .config import PsmaError, Settings, load_settings
 from .core import check_same_grid, log, parallel_map, progress, write_image, write_json, is_quiet
 from .study import find_studies, is_study, read_study
+from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, read_organ_names, to_groups,
+                            uptake_mask)
 from .outline import outline_lesions, outline_rule
 
 # %% auto #0
-__all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'Input',
-           'find_inputs', 'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
-           'uptake_mask', 'threshold_predict', 'NnunetModel', 'predict', 'predict_args', 'predict_main']
+__all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
+           'MIRRORING', 'FOCUS_MARGIN', 'WINDOW_BATCH', 'ORGAN_FILTERS', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES',
+           'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'drop_components',
+           'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction',
+           'NnunetModel', 'organ_check', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -142,91 +147,183 @@ def threshold_segment(
     return drop_components(mask, suv, spacing, min_volume_ml, 0., connectivity)
 
 # %% ../nbs/50_predict.ipynb #6f69f532
-def _organ_ids(names) -> list[int]:
-    from psma_nb.phantom import ORGAN_LABELS
-    by_name = {v: k for k, v in ORGAN_LABELS.items()}
-    return [by_name[n] for n in names if n in by_name]
-
-def uptake_mask(organs) -> np.ndarray:
-    "Boolean map of the physiological-uptake organs (the phantom's `PHYSIOLOGICAL_UPTAKE`) in an organ label image or array."
-    from psma_nb.phantom import PHYSIOLOGICAL_UPTAKE
-    arr = sitk.GetArrayFromImage(organs) if isinstance(organs, sitk.Image) else np.asarray(organs)
-    return np.isin(arr, _organ_ids(PHYSIOLOGICAL_UPTAKE))
+LIVER_GROUP = NAME_TO_GROUP['liver']
 
 def threshold_predict(images:dict, rule:str='fixed', threshold:float=THRESHOLD_SUV,
                       min_volume_ml:float=THRESHOLD_MIN_ML, connectivity:int=26,
-                      organ_margin_mm:float=ORGAN_MARGIN_MM) -> np.ndarray:
-    "Threshold-baseline mask of one case's images (`suv`, optional `organs` with the phantom's labels)."
-    from psma_nb.phantom import PHYSIOLOGICAL_UPTAKE
+                      organ_margin_mm:float=ORGAN_MARGIN_MM, organ_names:dict|None=None) -> np.ndarray:
+    "Threshold-baseline mask of one case's images (`suv`, optional `organs` named by `organ_names`, default the phantom's)."
     suv = sitk.GetArrayFromImage(images['suv'])
-    org = sitk.GetArrayFromImage(images['organs']) if images.get('organs') is not None else None
-    liver = _organ_ids(['liver'])
+    org = to_groups(sitk.GetArrayFromImage(images['organs']), organ_names) if images.get('organs') is not None else None
     return threshold_segment(suv, images['suv'].GetSpacing()[::-1], org, rule, threshold, min_volume_ml,
-                             _organ_ids(PHYSIOLOGICAL_UPTAKE) if org is not None else None,
-                             liver[0] if liver else None, connectivity, organ_margin_mm)
+                             UPTAKE_GROUPS if org is not None else None, LIVER_GROUP, connectivity, organ_margin_mm)
 
 # %% ../nbs/50_predict.ipynb #4acae06d
+MIRRORING = ('focused', 'all', 'off')   # test-time mirroring: around candidate lesions, in every window (nnU-Net's), none
+FOCUS_MARGIN = 2.0   # a voxel is a candidate lesion voxel when its lesion logit is at most this far below the best other class
+WINDOW_BATCH = 2     # windows per network call (float32 on a CPU: 1.6x faster per window than one at a time)
+
+def lesion_margin(logits, lesion:int=1):
+    "Per voxel: the lesion logit minus the largest other logit (> 0 where the lesion class wins)."
+    import torch
+    others = torch.cat([logits[:lesion], logits[lesion + 1:]])
+    return logits[lesion] - others.max(0).values
+
+@functools.cache
+def _predictor_class():
+    "nnU-Net's `nnUNetPredictor` with psma-nb's sliding window (defined on first use: nnU-Net is imported lazily)."
+    import itertools, torch
+    from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
+    from nnunetv2.inference.sliding_window_prediction import compute_gaussian
+
+    class PsmaPredictor(nnUNetPredictor):
+        "nnU-Net's predictor; its sliding window batches windows, sums in float32 and mirrors 'all', 'focused' or 'off'."
+        mirroring, margin, batch, stats = 'all', FOCUS_MARGIN, WINDOW_BATCH, None
+
+        def _flips(self):
+            axes = [a + 2 for a in (self.allowed_mirroring_axes or ())] if self.mirroring != 'off' else []
+            return [()] + [c for i in range(len(axes)) for c in itertools.combinations(axes, i + 1)]
+
+        def _windows(self, data, slicers, acc, wsum, g, flips, minus_plain=False):
+            "Add each window's prediction (the mean over `flips`; minus its plain one if asked) x the Gaussian."
+            groups = [[s] for s in slicers] if len(flips) > 1 else \
+                     [slicers[i:i + self.batch] for i in range(0, len(slicers), self.batch)]
+            for chunk in groups:
+                x = torch.stack([data[s] for s in chunk]).to(self.device)
+                xs = torch.cat([torch.flip(x, f) if f else x for f in flips])
+                p = torch.cat([self.network(xs[i:i + self.batch]).float() for i in range(0, len(xs), self.batch)])
+                p = p.reshape(len(flips), len(chunk), *p.shape[1:])
+                q = sum(torch.flip(p[k], f) if f else p[k] for k, f in enumerate(flips)) / len(flips)
+                if minus_plain: q = q - p[0]
+                for s, qq in zip(chunk, q.cpu()): acc[s] += qq * g; wsum[s[1:]] += g
+
+        @torch.inference_mode()
+        def _internal_predict_sliding_window_return_logits(self, data, slicers, do_on_device=True):
+            g = compute_gaussian(tuple(self.configuration_manager.patch_size), sigma_scale=1. / 8, value_scaling_factor=10,
+                                 device=torch.device('cpu'), dtype=torch.float32)
+            acc = torch.zeros((self.label_manager.num_segmentation_heads, *data.shape[1:]), dtype=torch.float32)
+            wsum = torch.zeros(data.shape[1:], dtype=torch.float32)
+            flips = self._flips()
+            everywhere = self.mirroring == 'all' and len(flips) > 1
+            self._windows(data, slicers, acc, wsum, g, flips if everywhere else [()])
+            self.stats = dict(windows=len(slicers), mirrored_windows=len(slicers) if everywhere else 0)
+            if self.mirroring == 'focused' and len(flips) > 1:
+                cand = lesion_margin(acc / wsum) > -self.margin
+                todo = [s for s in slicers if cand[s[1:]].any()]   # every window that sees a candidate voxel
+                delta = torch.zeros_like(acc)
+                self._windows(data, todo, delta, torch.zeros_like(wsum), g, flips, minus_plain=True)
+                acc += delta
+                self.stats.update(mirrored_windows=len(todo), candidate_voxels=int(cand.sum()))
+            return acc / wsum
+
+    return PsmaPredictor
+
+# %% ../nbs/50_predict.ipynb #26cc6679
 def _model_channels(model_dir:Path) -> dict:
     dj = Path(model_dir)/'dataset.json'
     if not dj.exists(): raise PsmaError(f"{model_dir} is not an nnU-Net model folder (no dataset.json); "
                                         "train one with `psma train` or pass --model")
     return json.loads(dj.read_text())['channel_names']
 
+def _find_folds(model_dir:Path, folds, checkpoint:str) -> list:
+    folds = [f if f == 'all' else int(f) for f in folds] if folds else \
+            [p.name[5:] if p.name[5:] == 'all' else int(p.name[5:]) for p in sorted(model_dir.glob('fold_*'))
+             if (p/checkpoint).exists()]
+    if not folds: raise PsmaError(f"no trained fold with {checkpoint} in {model_dir}; train with `psma train`")
+    missing = [f for f in folds if not (model_dir/f'fold_{f}'/checkpoint).exists()]
+    if missing: raise PsmaError(f"fold(s) {missing} have no {checkpoint} in {model_dir}")
+    if model_dir.name.startswith('nnUNetTrainer_psmaTiny'):   # tiny models from before the log-SUV input
+        runs = [model_dir/f'fold_{f}'/'psma_train.json' for f in folds]
+        if any(r.exists() and 'pet_input' not in json.loads(r.read_text()) for r in runs):
+            raise PsmaError(f"{model_dir} is a tiny model from an older psma-nb that fed the network linear SUV; "
+                            "today's tiny network takes log-SUV and would predict wrongly: train it again with "
+                            "`psma train --force`")
+    return folds
+
+@dataclass
+class Prediction:
+    "What a model makes of one case: the lesion mask and, for an organ-aware model, its organ groups, on the SUV grid."
+    lesion:sitk.Image             # 0/1
+    organs:sitk.Image|None        # organ-group labels of `14_organs` (None: the model has no organ classes)
+    stats:dict                    # windows, mirrored windows, seconds
+
+# %% ../nbs/50_predict.ipynb #5e7ae3dc
 class NnunetModel:
-    "A trained nnU-Net model folder ready to predict lesion masks on the SUV grid."
-    def __init__(self, model_dir, folds=None, device:str='cpu', tta:bool=True, step:float=0.5,
+    "A trained nnU-Net model folder ready to predict lesion masks (and organ groups) on the SUV grid."
+    def __init__(self,
+                 model_dir,                        # nnU-Net model folder (TRAINER__PLANS__CONFIGURATION)
+                 folds=None,                       # folds to ensemble (default: every trained fold)
+                 device:str='cpu',                 # 'cpu' or 'cuda'
+                 mirroring:str='focused',          # test-time mirroring: 'focused', 'all' (nnU-Net's) or 'off'
+                 step:float=0.5,                   # sliding-window step, a fraction of the patch
                  checkpoint:str='checkpoint_final.pth'):
         import torch
-        from psma_nb.nnunet_trainers.psma_presets import add_trainer_dir
+        from psma_nb.nnunet_trainers.psma_presets import add_trainer_dir, cpu_bf16
+        if mirroring not in MIRRORING: raise PsmaError(f"mirroring must be one of {', '.join(MIRRORING)}, not {mirroring!r}")
         self.model_dir = Path(model_dir)
         self.channels = _model_channels(self.model_dir)
         self.needs_ct = len(self.channels) > 1
         add_trainer_dir()
-        folds = [f if f == 'all' else int(f) for f in folds] if folds else \
-                [p.name[5:] if p.name[5:] == 'all' else int(p.name[5:]) for p in sorted(self.model_dir.glob('fold_*'))
-                 if (p/checkpoint).exists()]
-        if not folds: raise PsmaError(f"no trained fold with {checkpoint} in {self.model_dir}; train with `psma train`")
-        missing = [f for f in folds if not (self.model_dir/f'fold_{f}'/checkpoint).exists()]
-        if missing: raise PsmaError(f"fold(s) {missing} have no {checkpoint} in {self.model_dir}")
-        if self.model_dir.name.startswith('nnUNetTrainer_psmaTiny__'):   # tiny models from before the log-SUV input
-            runs = [self.model_dir/f'fold_{f}'/'psma_train.json' for f in folds]
-            if any(r.exists() and 'pet_input' not in json.loads(r.read_text()) for r in runs):
-                raise PsmaError(f"{self.model_dir} is a tiny model from an older psma-nb that fed the network linear SUV; "
-                                "today's tiny network takes log-SUV and would predict wrongly: train it again with "
-                                "`psma train --force`")
-        from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
-        from psma_nb.nnunet_trainers.psma_presets import cpu_bf16
-        self.folds, self.device, self.tta = folds, device, tta
-        self.bf16 = device == 'cpu' and cpu_bf16()
+        self.folds = _find_folds(self.model_dir, folds, checkpoint)
+        self.device, self.mirroring, self.bf16 = device, mirroring, device == 'cpu' and cpu_bf16()
         with contextlib.redirect_stdout(io.StringIO()):
-            self.predictor = nnUNetPredictor(tile_step_size=step, use_gaussian=True, use_mirroring=tta,
-                                             perform_everything_on_device=device == 'cuda', device=torch.device(device),
-                                             verbose=False, verbose_preprocessing=False, allow_tqdm=False)
-            try: self.predictor.initialize_from_trained_model_folder(str(self.model_dir), use_folds=tuple(folds),
+            self.predictor = _predictor_class()(tile_step_size=step, use_gaussian=True, use_mirroring=mirroring != 'off',
+                                               perform_everything_on_device=device == 'cuda', device=torch.device(device),
+                                               verbose=False, verbose_preprocessing=False, allow_tqdm=False)
+            self.predictor.mirroring = mirroring
+            try: self.predictor.initialize_from_trained_model_folder(str(self.model_dir), use_folds=tuple(self.folds),
                                                                      checkpoint_name=checkpoint)
             except RuntimeError as e:   # nnU-Net's own message is a paragraph; ours names the trainer and the fix
                 if 'Could not find requested nnunet trainer' not in str(e): raise
                 raise PsmaError(f"{self.model_dir} was trained with the nnU-Net trainer {self.model_dir.name.split('__')[0]}, "
                                 "whose code is not found here: add the folder holding it to nnUNet_extTrainer "
                                 "(psma-nb's own trainers are found without it)") from e
+        labels = self.predictor.dataset_json['labels']
+        self.organ_labels = {v: k for k, v in labels.items() if v not in (0, LESION_LABEL)}   # model label -> group name
 
-    def __call__(self, images:dict) -> sitk.Image:
-        "The lesion mask of one case's images (`suv`, and `ct` for a PET+CT model) on the SUV grid."
-        suv = images['suv']
-        chans = [sitk.GetArrayFromImage(suv).astype(np.float32)]
-        if self.needs_ct:
-            if images.get('ct') is None:
-                raise PsmaError(f"the model {self.model_dir.name} takes PET and CT ({', '.join(self.channels.values())}) "
-                                "but this case has no CTres.nii.gz; use a PET-only model")
-            check_same_grid(suv, images['ct'], 'SUV', 'CTres.nii.gz', hint='resample the CT onto the PET grid')
-            chans.append(sitk.GetArrayFromImage(images['ct']).astype(np.float32))
-        data = np.stack(chans)
-        import torch
-        with contextlib.redirect_stdout(io.StringIO()), torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.bf16):
-            seg = self.predictor.predict_single_npy_array(data, {'spacing': list(suv.GetSpacing()[::-1])}, None, None, False)
-        out = sitk.GetImageFromArray((np.asarray(seg) > 0).astype(np.uint8))
-        out.CopyInformation(suv)
-        return out
+# %% ../nbs/50_predict.ipynb #febb4d02
+def _maps(predictor, logits, properties, organ_labels:dict) -> tuple:
+    "Lesion mask and organ-group map on the input grid from a model's logits, by nnU-Net's own export of each."
+    import torch
+    from nnunetv2.inference.export_prediction import convert_predicted_logits_to_segmentation_with_correct_shape as export
+    from nnunetv2.utilities.label_handling.label_handling import LabelManager
+    others = torch.cat([logits[:LESION_LABEL], logits[LESION_LABEL + 1:]])
+    pm, cm = predictor.plans_manager, predictor.configuration_manager
+    lesion = export(torch.stack([others.max(0).values, logits[LESION_LABEL]]), pm, cm,
+                    LabelManager({'background': 0, 'lesion': 1}, None), properties)
+    if not organ_labels: return lesion, None
+    order = sorted(organ_labels)   # the organ channels (all labels but the lesion), argmax among them only
+    org = export(torch.cat([logits[:1], logits[order]]), pm, cm,
+                 LabelManager({'background': 0, **{organ_labels[k]: i for i, k in enumerate(order, 1)}}, None), properties)
+    lut = np.array([0] + [NAME_TO_GROUP.get(organ_labels[k], 0) for k in order], np.uint8)
+    return lesion, lut[org]
+
+@patch
+def __call__(self:NnunetModel, images:dict) -> Prediction:
+    "The prediction for one case's images (`suv`, and `ct` for a PET+CT model), on the SUV grid."
+    import torch
+    from nnunetv2.inference.data_iterators import PreprocessAdapterFromNpy
+    t0 = time.time()
+    suv = images['suv']
+    chans = [sitk.GetArrayFromImage(suv).astype(np.float32)]
+    if self.needs_ct:
+        if images.get('ct') is None:
+            raise PsmaError(f"the model {self.model_dir.name} takes PET and CT ({', '.join(self.channels.values())}) "
+                            "but this case has no CTres.nii.gz; use a PET-only model")
+        check_same_grid(suv, images['ct'], 'SUV', 'CTres.nii.gz', hint='resample the CT onto the PET grid')
+        chans.append(sitk.GetArrayFromImage(images['ct']).astype(np.float32))
+    p = self.predictor
+    with contextlib.redirect_stdout(io.StringIO()):
+        dct = next(PreprocessAdapterFromNpy([np.stack(chans)], [None], [{'spacing': list(suv.GetSpacing()[::-1])}], [None],
+                                            p.plans_manager, p.dataset_json, p.configuration_manager,
+                                            num_threads_in_multithreaded=1))
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.bf16):
+            logits = p.predict_logits_from_preprocessed_data(dct['data']).float()
+        lesion, organs = _maps(p, logits, dct['data_properties'], self.organ_labels)
+    def image(a):
+        out = sitk.GetImageFromArray(np.asarray(a, np.uint8)); out.CopyInformation(suv); return out
+    return Prediction(image(lesion > 0), None if organs is None else image(organs),
+                      dict(p.stats or {}, seconds=round(time.time() - t0, 2)))
 
 # %% ../nbs/50_predict.ipynb #19f91d26
 def _threshold_job(job):
@@ -238,6 +335,110 @@ def _threshold_job(job):
     write_image(m, out_file)
     return time.time() - t
 
+ORGAN_FILTERS = ('auto', 'study', 'model', 'off')
+
+def _mirroring(tta, device:str) -> str:
+    "The mirroring mode of `tta`: True/'auto' = 'focused' on a CPU, 'all' on CUDA (nnU-Net's); False = 'off'."
+    if tta is True or tta == 'auto': return 'all' if device == 'cuda' else 'focused'
+    if tta is False: return 'off'
+    if tta not in MIRRORING: raise PsmaError(f"--tta must be auto, {', '.join(MIRRORING)}, not {tta!r}")
+    return tta
+
+def _filter_map(organ_filter:str, img:dict, pred:Prediction, names:dict|None, model_ok:bool):
+    "(group map the organ filter uses, its source) for one case; `model_ok`: 'auto' may use the model's organ map."
+    if organ_filter in ('auto', 'study') and img.get('organs') is not None:
+        return to_groups(sitk.GetArrayFromImage(img['organs']), names), 'study'
+    if pred.organs is not None and (organ_filter == 'model' or organ_filter == 'auto' and model_ok):
+        return sitk.GetArrayFromImage(pred.organs), 'model'
+    return None, 'none'
+
+# %% ../nbs/50_predict.ipynb #978d697e
+def _model_organs_usable(model, todo, organ_filter:str, s:Settings, conn:int) -> dict:
+    "For --organ-filter auto on cases without an organ map: the model's organ check (`organ_check`), logged once."
+    if model is None or not model.organ_labels or organ_filter != 'auto': return {}
+    if all(not i.dicom and (i.path/'ORGANS.nii.gz').exists() for i in todo): return {}
+    raw = Path(s.nnunet_raw)/model.model_dir.parent.name
+    check = organ_check(model, raw, conn) if raw.is_dir() else dict(usable=False, rule=f"its training data {raw} is not here")
+    if not check['usable']:
+        log(f"organ filter: the model's own organ map is not used where a study has no ORGANS.nii.gz ({check['rule']}; "
+            f"{check.get('lesions_found', '')} {check.get('false_components', '')}); --organ-filter model uses it anyway")
+    return check
+
+def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml, min_suvmax,
+                    organ_filter, outline, organs_out, conn) -> tuple[list, dict]:
+    "The nnunet method of `predict`: one model, every case to do, post-processing, files; (rows, record)."
+    from psma_nb.train import model_dir as _model_dir, resolve_device
+    device = resolve_device(device or s.device)
+    mode = _mirroring(tta, device)
+    step = (0.5 if device == 'cuda' else 0.75) if step is None else step
+    model_dir = Path(model_dir) if model_dir else _model_dir(s, s.preset)
+    rule = outline_rule(model_dir, outline)
+    model = NnunetModel(model_dir, folds, device, mode, step) if todo else None
+    check = _model_organs_usable(model, todo, organ_filter, s, conn)
+    for i in progress(todo, 'nnU-Net', unit='case'):
+        t = time.time()
+        img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter in ('auto', 'study'))
+        pred = model(img)
+        groups, source = _filter_map(organ_filter, img, pred, None if i.dicom else read_organ_names(i.path), check.get('usable', False))
+        arr = postprocess(sitk.GetArrayFromImage(pred.lesion), sitk.GetArrayFromImage(img['suv']),
+                          img['suv'].GetSpacing()[::-1], min_volume_ml, min_suvmax, conn,
+                          None if groups is None else uptake_mask(groups), rule)
+        m = sitk.GetImageFromArray(arr); m.CopyInformation(pred.lesion)
+        if organs_out and pred.organs is not None: write_image(pred.organs, out_dir/f"{i.case}_organs.nii.gz")
+        write_image(m, out_dir/f"{i.case}.nii.gz")   # last: its presence means the case is done
+        rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=source,
+                         mirrored_windows=pred.stats.get('mirrored_windows'), windows=pred.stats.get('windows')))
+    record = dict(method='nnunet', model=str(model_dir), folds=model.folds if model else folds, tta=mode,
+                  device=device, step=step, min_volume_ml=min_volume_ml, min_suvmax=min_suvmax,
+                  organ_filter=organ_filter, organ_filter_fraction=ORGAN_FILTER_FRACTION, organ_filter_peak=True,
+                  organ_classes=bool(model.organ_labels) if model else None, model_organ_check=check, focus_margin=FOCUS_MARGIN,
+                  outline=rule, connectivity=conn)
+    return rows, record
+
+# %% ../nbs/50_predict.ipynb #9db78cfd
+ORGAN_CHECK_FILE = 'psma_organ_check.json'   # in the model folder: is the model's own organ map a usable organ filter?
+ORGAN_CHECK_CASES = 8       # training scans the check predicts (without mirroring)
+ORGAN_CHECK_KEPT = 0.95     # the model's organ map may cost at most 5 % of the lesions found without a filter ...
+ORGAN_CHECK_REMOVED = 0.5   # ... and must remove at least half of the false components
+
+def _components_found(mask:np.ndarray, ref:np.ndarray, connectivity:int) -> tuple[int, int]:
+    "(reference lesions touched, predicted components touching no reference lesion)."
+    lab, n = cc3d.connected_components(mask > 0, connectivity=connectivity, return_N=True)
+    rl = cc3d.connected_components(ref > 0, connectivity=connectivity)
+    both = (mask > 0) & (ref > 0)
+    return len(np.unique(rl[both])), n - len(np.unique(lab[both]))
+
+def _check_cases(model, raw_dir, labels, connectivity, found):
+    "Add (lesions found, false components) without and with the model's organ filter, per training scan."
+    for lf in progress(labels, 'organ check', unit='case'):
+        suv = sitk.ReadImage(str(Path(raw_dir, 'imagesTr', lf.name[:-len('.nii.gz')] + '_0000.nii.gz')))
+        ref = sitk.GetArrayFromImage(sitk.ReadImage(str(lf))) == LESION_LABEL
+        p = model(dict(suv=suv))
+        les, s = sitk.GetArrayFromImage(p.lesion), sitk.GetArrayFromImage(suv)
+        for row, organ in enumerate((None, uptake_mask(sitk.GetArrayFromImage(p.organs)))):
+            m = drop_components(les, s, suv.GetSpacing()[::-1], 0., NNUNET_MIN_SUVMAX, connectivity, organ)
+            found[row] += _components_found(m, ref, connectivity)
+
+def organ_check(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=ORGAN_CHECK_CASES) -> dict:
+    "Measure on training scans whether `model`'s organ prediction, as organ filter, keeps the lesions and drops false components."
+    f = model.model_dir/ORGAN_CHECK_FILE
+    if f.exists(): return json.loads(f.read_text())
+    labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))
+    if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to check it on")
+    found = np.zeros((2, 2), int)
+    mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
+    try:
+        _check_cases(model, raw_dir, labels[:cases], connectivity, found)
+    finally: model.predictor.mirroring = mirroring   # rows: no filter, model organs; columns: lesions found, false components
+    ok = bool(found[1, 0] >= ORGAN_CHECK_KEPT * found[0, 0] and found[1, 1] <= ORGAN_CHECK_REMOVED * found[0, 1])
+    out = dict(usable=ok, cases=min(cases, len(labels)), lesions_found=dict(no_filter=int(found[0, 0]), model_organs=int(found[1, 0])),
+               false_components=dict(no_filter=int(found[0, 1]), model_organs=int(found[1, 1])),
+               rule=f"usable when the model's organs keep >= {ORGAN_CHECK_KEPT:.0%} of the lesions found and remove >= "
+                    f"{ORGAN_CHECK_REMOVED:.0%} of the false components, on {cases} training scans without mirroring")
+    write_json(out, f)
+    return out
+
+# %% ../nbs/50_predict.ipynb #b30aa880
 def predict(
     input,                          # study folder, folder of studies, or DICOM folder
     out_dir,                        # where `<case>.nii.gz` are written
@@ -245,7 +446,7 @@ def predict(
     model_dir=None,                 # nnU-Net model folder (default: the settings' preset model)
     settings:Settings|None=None,    # study settings (model folder, device, workers)
     folds=None,                     # folds to ensemble (default: all trained folds)
-    tta:bool=True,                  # test-time mirroring (nnU-Net's default; False: about 7x faster, less accurate)
+    tta='auto',                     # test-time mirroring: 'auto' (focused on a CPU, all on CUDA), 'focused', 'all', 'off'
     device:str|None=None,           # 'auto', 'cpu' or 'cuda'
     step:float|None=None,           # sliding-window step, fraction of the patch (default: 0.5 on CUDA, 0.75 on CPU)
     min_volume_ml:float=0.,         # post-processing: drop smaller components (nnunet)
@@ -255,10 +456,12 @@ def predict(
     dicom_seg:bool=False,           # also write a DICOM SEG per case (DICOM inputs)
     overwrite:bool=False,           # predict cases whose output exists again
     split:str|None=None,            # only the cases of this cohort.csv split ('train' or 'test')
-    organ_filter:str='auto',        # nnunet: drop components mostly inside (or peaking in) physiological-uptake organs of
-                                    # ORGANS.nii.gz: 'auto' (where present), 'on' (required) or 'off'
+    organ_filter:str='auto',        # nnunet: drop components mostly in (or peaking in) physiological-uptake organs of the
+                                    # study's ORGANS.nii.gz ('study'), of the model's own organ prediction ('model'),
+                                    # the study's where it has one and else the model's ('auto'), or 'off'
     outline='auto',                 # nnunet: redraw each lesion by the reader's rule (31_outline): 'auto' (the model's
                                     # fitted rule), 'off', or a fraction
+    organs_out:bool=False,          # nnunet, organ-aware model: also write `<case>_organs.nii.gz` (organ groups)
 ) -> pd.DataFrame:
     "Predict lesion masks for every case of `input` into `out_dir`; returns a table of what was done."
     s = settings or load_settings()
@@ -271,11 +474,12 @@ def predict(
     if dicom_seg and not all(i.dicom for i in inputs):
         raise PsmaError("--dicom-seg needs DICOM input (the SEG references the source PET series); "
                         "give the DICOM folder as INPUT")
-    if organ_filter not in ('auto', 'on', 'off'): raise PsmaError(f"--organ-filter must be auto, on or off, not {organ_filter!r}")
-    if method == 'nnunet' and organ_filter == 'on':
+    organ_filter = 'study' if organ_filter == 'on' else organ_filter   # 'on': the name before the model had organs
+    if organ_filter not in ORGAN_FILTERS: raise PsmaError(f"--organ-filter must be one of {', '.join(ORGAN_FILTERS)}, not {organ_filter!r}")
+    if method == 'nnunet' and organ_filter == 'study':
         lacking = [i.case for i in inputs if i.dicom or not (i.path/'ORGANS.nii.gz').exists()]
-        if lacking: raise PsmaError(f"--organ-filter on needs ORGANS.nii.gz, which {len(lacking)} case(s) lack "
-                                    f"(e.g. {lacking[0]}); use --organ-filter auto or off")
+        if lacking: raise PsmaError(f"--organ-filter study needs ORGANS.nii.gz, which {len(lacking)} case(s) lack "
+                                    f"(e.g. {lacking[0]}); use --organ-filter auto, model or off")
     if method == 'nnunet': outline_rule(None, outline)   # a bad --outline fails before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     todo = [i for i in inputs if overwrite or not (out_dir/f"{i.case}.nii.gz").exists()]
@@ -289,27 +493,8 @@ def predict(
                       organs_excluded='physiological-uptake organs of ORGANS.nii.gz when present',
                       organ_margin_mm=ORGAN_MARGIN_MM, connectivity=conn)
     elif method == 'nnunet':
-        from psma_nb.train import model_dir as _model_dir, resolve_device
-        device = resolve_device(device or s.device)
-        step = (0.5 if device == 'cuda' else 0.75) if step is None else step
-        model_dir = Path(model_dir) if model_dir else _model_dir(s, s.preset)
-        rule = outline_rule(model_dir, outline)
-        model = NnunetModel(model_dir, folds, device, tta, step) if todo else None
-        for i in progress(todo, 'nnU-Net', unit='case'):
-            t = time.time()
-            img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter != 'off')
-            m = model(img)
-            filtered = organ_filter != 'off' and img.get('organs') is not None
-            if min_volume_ml > 0 or min_suvmax > 0 or filtered or rule:
-                arr = postprocess(sitk.GetArrayFromImage(m), sitk.GetArrayFromImage(img['suv']), img['suv'].GetSpacing()[::-1],
-                                  min_volume_ml, min_suvmax, conn, uptake_mask(img['organs']) if filtered else None, rule)
-                m2 = sitk.GetImageFromArray(arr); m2.CopyInformation(m); m = m2
-            write_image(m, out_dir/f"{i.case}.nii.gz")
-            rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=filtered))
-        record = dict(method='nnunet', model=str(model_dir), folds=model.folds if model else folds, tta=tta,
-                      device=device, step=step, min_volume_ml=min_volume_ml, min_suvmax=min_suvmax,
-                      organ_filter=organ_filter, organ_filter_fraction=ORGAN_FILTER_FRACTION, organ_filter_peak=True,
-                      outline=rule, connectivity=conn)
+        rows, record = _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml,
+                                       min_suvmax, organ_filter, outline, organs_out, conn)
     else: raise PsmaError(f"--method must be nnunet or threshold, not {method!r}")
     if dicom_seg:
         from psma_nb.masks import write_seg_dicom
@@ -333,17 +518,22 @@ def predict_args(p):
     p.add_argument('--model', dest='model_dir', default=None, help="nnU-Net model folder (default: the settings' preset model)")
     p.add_argument('--preset', choices=('tiny', 'full'), default=None, help="preset whose model to use (default: settings)")
     p.add_argument('--folds', nargs='+', default=None, help="folds to ensemble (default: all trained folds)")
-    p.add_argument('--tta', action=argparse.BooleanOptionalAction, default=True,
-                   help="test-time mirroring, 8 passes (default: on, as nnU-Net; --no-tta is about 7x faster)")
+    p.add_argument('--tta', nargs='?', const='all', default='auto', choices=('auto',) + MIRRORING,
+                   help="test-time mirroring: auto (default: focused on a CPU, all on CUDA), focused (only the windows "
+                        "that see a candidate lesion), all (every window, nnU-Net's; --tta alone), off")
+    p.add_argument('--no-tta', dest='tta', action='store_const', const='off', help="no test-time mirroring (--tta off)")
     p.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default=None, help="torch device (default: settings)")
     p.add_argument('--step', type=float, default=None,
                    help="sliding-window step, fraction of the patch (default: 0.5 on CUDA as nnU-Net, 0.75 on CPU)")
     p.add_argument('--min-volume', type=float, default=0., help="post-processing: drop components below this volume (ml)")
     p.add_argument('--min-suvmax', type=float, default=NNUNET_MIN_SUVMAX,
                    help=f"post-processing: drop components with a lower SUVmax (default {NNUNET_MIN_SUVMAX}; 0 keeps all)")
-    p.add_argument('--organ-filter', choices=('auto', 'on', 'off'), default='auto',
-                   help="nnunet: drop components lying mostly in, or peaking in, physiological-uptake organs of ORGANS.nii.gz "
-                        "(default auto: where the study has one)")
+    p.add_argument('--organ-filter', choices=ORGAN_FILTERS + ('on',), default='auto',
+                   help="nnunet: drop components lying mostly in, or peaking in, physiological-uptake organs: of the study's "
+                        "ORGANS.nii.gz (study), of the model's own organ prediction (model), the study's where it has one "
+                        "and else the model's (auto, the default), or none (off)")
+    p.add_argument('--organs-out', action='store_true',
+                   help="nnunet, organ-aware model: also write <case>_organs.nii.gz, the predicted organ groups")
     p.add_argument('--outline', default='auto', metavar='auto|off|F',
                    help="nnunet: redraw each lesion by the reader's rule fitted on the training references (default auto: "
                         "the model's rule, when it has one), off, or a fraction F of peak above background")
@@ -362,5 +552,5 @@ def predict_main(args, settings):
     if args.step is not None and not 0 < args.step <= 1: raise PsmaError("--step must be in (0, 1]")
     predict(args.input, args.out_dir, args.method, args.model_dir, settings, args.folds, args.tta, args.device,
             args.step, args.min_volume, args.min_suvmax, args.threshold_rule, args.threshold, args.dicom_seg,
-            args.overwrite, args.split, args.organ_filter, args.outline)
+            args.overwrite, args.split, args.organ_filter, args.outline, args.organs_out)
     print(args.out_dir)

@@ -21,16 +21,21 @@ __all__ = ['PRESETS', 'PLANNERS', 'TINY_FEATURES', 'TINY_PATCH', 'Preset', 'tiny
 # %% ../nbs/41_train.ipynb #dca33c07
 @dataclass(frozen=True)
 class Preset:
-    "A training preset: an nnU-Net plans configuration and a trainer class."
-    name:str           # preset name (`psma train --preset`)
-    configuration:str  # nnU-Net configuration in the plans
-    trainer:str        # nnU-Net trainer class name
-    doc:str            # what it is for
+    "A training preset: an nnU-Net plans configuration and its trainer classes."
+    name:str                # preset name (`psma train --preset`)
+    configuration:str       # nnU-Net configuration in the plans
+    trainer:str             # nnU-Net trainer class: organ co-supervision where the dataset has organ groups (40_presets)
+    trainer_no_organs:str   # the same on the lesions alone (`psma train --no-organs`)
+    doc:str                 # what it is for
+
+    def trainer_for(self, organs:bool=True) -> str:
+        "The trainer class with (`organs`) or without organ co-supervision."
+        return self.trainer if organs else self.trainer_no_organs
 
 PRESETS = {
-    'tiny': Preset('tiny', '3d_tiny', 'nnUNetTrainer_psmaTiny',
+    'tiny': Preset('tiny', '3d_tiny', 'nnUNetTrainer_psmaTiny', 'nnUNetTrainer_psmaTinyNoOrgans',
                    "small U-Net (16-128 features), small patch, about a thousand iterations: minutes on a laptop CPU"),
-    'full': Preset('full', '3d_fullres', 'nnUNetTrainer',
+    'full': Preset('full', '3d_fullres', 'nnUNetTrainer_psmaFull', 'nnUNetTrainer_psmaFullNoOrgans',
                    "nnU-Net's planned 3d_fullres U-Net, 1000 epochs x 250 iterations as in the study: a GPU"),
 }
 PLANNERS = {  # --planner: nnU-Net planner class and the plans it writes
@@ -159,10 +164,10 @@ def resolve_device(device:str='auto') -> str:
     if device not in ('cpu', 'cuda'): raise PsmaError(f"--device must be auto, cpu or cuda, not {device!r}")
     return device
 
-def model_dir(settings:Settings, preset:str='tiny', planner:str='default') -> Path:
+def model_dir(settings:Settings, preset:str='tiny', planner:str='default', organs:bool=True) -> Path:
     "nnU-Net's model folder of a preset: `nnUNet_results/DatasetNNN_NAME/TRAINER__PLANS__CONFIGURATION`."
     p = PRESETS[preset]
-    return Path(settings.nnunet_results)/settings.dataset/f"{p.trainer}__{PLANNERS[planner][1]}__{p.configuration}"
+    return Path(settings.nnunet_results)/settings.dataset/f"{p.trainer_for(organs)}__{PLANNERS[planner][1]}__{p.configuration}"
 
 def _seed_everything(seed:int):
     import torch
@@ -179,6 +184,7 @@ def train(
     force:bool=False,             # train again even when a finished model exists
     planner:str='default',        # nnU-Net planner: 'default', 'resenc-m' or 'resenc-l' (full preset)
     gpus:int=1,                   # GPUs for nnU-Net's DDP training
+    organs:bool=True,             # organ co-supervision where the dataset has organ groups (False: lesions only)
 ) -> Path:
     "Plan, preprocess and train nnU-Net with a preset; returns the fold's model folder."
     s = settings or load_settings()
@@ -186,8 +192,8 @@ def train(
     if preset not in PRESETS: raise PsmaError(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
     if preset == 'tiny' and planner != 'default': raise PsmaError("the tiny preset uses nnU-Net's default planner; drop --planner")
     if gpus > 1 and device != 'cuda': raise PsmaError("--gpus > 1 needs --device cuda")
-    p = PRESETS[preset]
-    out = model_dir(s, preset, planner)/f"fold_{fold}"
+    p, trainer = PRESETS[preset], PRESETS[preset].trainer_for(organs)
+    out = model_dir(s, preset, planner, organs)/f"fold_{fold}"
     if (out/'checkpoint_final.pth').exists() and not force and not resume:
         log(f"{out} already holds a trained model; pass --force to train again")
         return out
@@ -205,29 +211,37 @@ def train(
         torch.set_num_threads(max(1, os.cpu_count() or 1))
     _seed_everything(s.seed)
     t0 = time.time()
-    log(f"nnU-Net: training {p.configuration} with {p.trainer}, fold {fold}, on {device} ...")
+    log(f"nnU-Net: training {p.configuration} with {trainer}, fold {fold}, on {device} ...")
     with _env_vars(env), _nnunet_output(out.parent/'psma_train.log', always=preset == 'tiny'):   # the tiny trainer shows a progress bar
         from psma_nb.nnunet_trainers.psma_presets import tiny_schedule
         its = int(np.prod(tiny_schedule())) if preset == 'tiny' else None   # what the trainer will run
-        run_training(str(s.dataset_id), p.configuration, fold, p.trainer, PLANNERS[planner][1],
-                     continue_training=resume,
-                     num_gpus=gpus, device=torch.device(device))
-    secs = time.time() - t0
+        run_training(str(s.dataset_id), p.configuration, fold, trainer, PLANNERS[planner][1],
+                     continue_training=resume, num_gpus=gpus, device=torch.device(device))
+    _record_training(s, out, preset, trainer, fold, device, its, time.time() - t0)
+    return out
+
+# %% ../nbs/41_train.ipynb #ddec9b0e
+def _record_training(s:Settings, out:Path, preset:str, trainer:str, fold:str, device:str, its, secs:float):
+    "After training: fit the reader's outline (31_outline) and write `psma_train.json` beside nnU-Net's checkpoint."
+    import torch, nnunetv2
+    p = PRESETS[preset]
     from psma_nb.outline import fit_outline_dataset, write_outline
-    fit = fit_outline_dataset(Path(s.nnunet_raw)/s.dataset, connectivity=int(s.connectivity))   # the reader's rule (31_outline)
+    fit = fit_outline_dataset(Path(s.nnunet_raw)/s.dataset, connectivity=int(s.connectivity))   # the reader's rule
     write_outline(fit, out.parent)
     log(f"reader's outline of the {fit['n_lesions']} training lesions: {fit['fraction']} of (peak - background), "
         f"mean Dice {fit['dice_mean']}" if fit['fraction'] is not None else
         "reader's outline: no training lesions to fit it on; psma predict will keep nnU-Net's outlines")
-    import nnunetv2
-    write_json(dict(preset=preset, configuration=p.configuration, trainer=p.trainer, fold=fold, device=device,
+    labels = json.loads((out.parent/'dataset.json').read_text())['labels']
+    eta = out/'psma_eta.json'
+    write_json(dict(preset=preset, configuration=p.configuration, trainer=trainer, fold=fold, device=device,
                     iterations=its, outline_fraction=fit['fraction'],
+                    organ_groups=[k for k, v in labels.items() if v > 1],   # what the model learned beside the lesion
                     pet_input=pet_input(out.parent, p.configuration, preset),   # what the network is fed (40_presets)
+                    seconds_per_iteration=json.loads(eta.read_text()).get('seconds_per_iteration') if eta.exists() else None,
                     seed=s.seed, seconds=round(secs, 1), torch=torch.__version__,
                     nnunetv2=getattr(nnunetv2, '__version__', None) or _pkg_version('nnunetv2')),
                out/'psma_train.json')
     log(f"nnU-Net: trained in {secs/60:.1f} min -> {out}")
-    return out
 
 def pet_input(model:Path, configuration:str, preset:str) -> str:
     "What a trained network is fed: 'log-suv' (tiny preset, SUV recoverable from nnU-Net's input) or 'nnunet' (nnU-Net's normalised input)."
@@ -304,6 +318,8 @@ def train_args(p):
     p.add_argument('--force', action='store_true', help="train again although a finished model exists")
     p.add_argument('--planner', choices=tuple(PLANNERS), default='default', help="nnU-Net planner (full preset)")
     p.add_argument('--gpus', type=int, default=1, help="GPUs for nnU-Net's DDP training")
+    p.add_argument('--no-organs', dest='organs', action='store_false',
+                   help="train on the lesions alone, without organ co-supervision (for comparison)")
     p.add_argument('--id', dest='dataset_id', type=int, default=None, help="nnU-Net dataset id (default: settings)")
     p.add_argument('--name', dest='dataset_name', default=None, help="nnU-Net dataset name (default: settings)")
 
@@ -311,5 +327,5 @@ def train_main(args, settings):
     "Run `psma train`."
     if args.iterations is not None and args.iterations < 1: raise PsmaError("--iterations must be at least 1")
     out = train(settings, args.preset, args.fold, args.device, args.iterations, args.resume, args.force,
-                args.planner, args.gpus)
+                args.planner, args.gpus, args.organs)
     print(out)

@@ -29,8 +29,8 @@ def test_demo_prints_timings_and_report(demo):
     assert all(v['status'] == 'done' for v in run['stages'].values()) and len(run['stages']) == 7
     assert run['stages']['convert']['result']['converted'] > 0       # a centre went through DICOM -> psma convert
     assert run['stages']['convert']['result']['max_rel_suv_difference'] < 1e-3
-    assert run['config']['tta'] is False and run['command'] == 'psma demo --quick --no-tta'
-    assert json.loads((out/'predictions'/'nnunet'/'predict.json').read_text())['tta'] is False
+    assert run['config']['tta'] == 'off' and run['command'] == 'psma demo --quick --no-tta'
+    assert json.loads((out/'predictions'/'nnunet'/'predict.json').read_text())['tta'] == 'off'
 
 
 def test_report_tables_hold_numbers(demo):
@@ -51,7 +51,7 @@ def test_rerun_resumes(demo):
     assert r.stderr.count('done earlier') == 7
     assert time.time() - t < 60
     r = run_psma('demo', '--quick', '-o', demo['out'], '--device', 'cpu')   # with mirroring: another run, refused
-    assert r.returncode == 2 and 'holds a demo run with other settings (tta False -> True)' in r.stderr, r.stderr
+    assert r.returncode == 2 and 'holds a demo run with other settings (tta off -> auto)' in r.stderr, r.stderr
     r = run_psma('demo', '-o', demo['out'], '--device', 'cpu')          # not --quick: another run, refused
     assert r.returncode == 2 and 'holds a demo run with other settings (mode quick -> default' in r.stderr
     assert r.stderr.count('\n') == 1
@@ -73,28 +73,32 @@ def test_nnunet_own_predict_uses_the_model(demo):
     assert r.returncode == 0, r.stderr[-2000:]
     mine = sitk.GetArrayFromImage(sitk.ReadImage(str(out/'predictions'/'nnunet'/f'{case}.nii.gz')))
     theirs = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp/'nnunet_out'/f'{case}.nii.gz')))
+    labels = json.loads((tmp/'nnunet_out'/'dataset.json').read_text())['labels']
+    assert labels['lesion'] == 1 and len(labels) > 2          # the organ-aware model: lesion and organ groups
+    theirs = (theirs == labels['lesion']).astype(np.uint8)
     assert theirs.shape == mine.shape
     # psma predict also ran its post-processing (SUVmax floor, the organ filter: the study has ORGANS.nii.gz, and the
     # reader's outline): apply the same to nnU-Net's mask
-    from psma_nb.predict import postprocess, uptake_mask
+    from psma_nb.predict import postprocess
+    from psma_nb.organs import uptake_mask, to_groups
     rec = json.loads((out/'predictions'/'nnunet'/'predict.json').read_text())
     assert rec['organ_filter'] == 'auto' and rec['min_suvmax'] > 0
     img = sitk.ReadImage(str(out/'cohort'/case/'SUV.nii.gz'))
     theirs = postprocess(theirs, sitk.GetArrayFromImage(img), img.GetSpacing()[::-1], rec['min_volume_ml'], rec['min_suvmax'],
-                         rec['connectivity'], uptake_mask(sitk.ReadImage(str(out/'cohort'/case/'ORGANS.nii.gz'))),
+                         rec['connectivity'], uptake_mask(to_groups(sitk.GetArrayFromImage(sitk.ReadImage(str(out/'cohort'/case/'ORGANS.nii.gz'))))),
                          rec['outline'])   # and, with a fitted rule, redrew each lesion by it (nbs/31_outline.ipynb)
     # the same model and windows give the same mask, up to boundary voxels (psma-nb runs bf16 on such CPUs)
     assert abs(int(theirs.sum()) - int(mine.sum())) <= max(20, 0.05 * mine.sum())
     if mine.sum() > 50: assert 2 * (theirs & mine).sum() / (theirs.sum() + mine.sum()) > 0.9
 
 
-def test_organ_filter_on_needs_an_organ_map(demo):
-    "`--organ-filter on` refuses inputs without ORGANS.nii.gz (a DICOM PET has none): one line, exit 2."
+def test_organ_filter_study_needs_an_organ_map(demo):
+    "`--organ-filter study` refuses inputs without ORGANS.nii.gz (a DICOM PET has none): one line, exit 2."
     out, tmp = demo['out'], demo['tmp']
     src = sorted((out/'dicom').iterdir())[0]/'dicom'
-    r = run_psma('predict', src/'PET', '-o', tmp/'on', '--organ-filter', 'on', '--device', 'cpu',
+    r = run_psma('predict', src/'PET', '-o', tmp/'on', '--organ-filter', 'study', '--device', 'cpu',
                  '--settings', out/'settings.ini')
-    assert r.returncode == 2 and '--organ-filter on needs ORGANS.nii.gz' in r.stderr, r.stderr
+    assert r.returncode == 2 and '--organ-filter study needs ORGANS.nii.gz' in r.stderr, r.stderr
     assert r.stderr.count('\n') == 1 and not list((tmp/'on').glob('*.nii.gz'))
 
 

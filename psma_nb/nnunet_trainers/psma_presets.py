@@ -8,18 +8,189 @@ that nnU-Net's own `nnUNetv2_train` and `nnUNetv2_predict` can use it too."""
 # module: it may import only nnU-Net and what nnU-Net itself depends on (torch, numpy, scipy,
 # batchgeneratorsv2) and the standard library, never other psma_nb modules.
 from __future__ import annotations
-import math, os, sys
+import json, math, os, sys, time
 import numpy as np
 from pathlib import Path
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 from batchgeneratorsv2.transforms.base.basic_transform import BasicTransform
+from nnunetv2.training.dataloading.data_loader import nnUNetDataLoader
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
 # %% auto #0
-__all__ = ['TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR', 'PASTE_P', 'PASTE_MAX', 'PASTE_HALO', 'PASTE_CAP', 'PASTE_AMPLITUDE',
-           'LOG_EPS', 'LOG_SHIFT', 'LOG_SCALE', 'tiny_schedule', 'cpu_bf16', 'logged_values', 'nnUNetTrainer_psmaTiny',
-           'add_trainer_dir', 'trainer_dir', 'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling',
-           'input_ceiling', 'to_log_suv', 'from_log_suv', 'log_suv_hook', 'LogSUV', 'transform_names', 'log_domain']
+__all__ = ['ORGAN_WEIGHT', 'LESION_FG_SHARE', 'ORGAN_FLOOR', 'LESION', 'TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR',
+           'ETA_ITERATIONS', 'PASTE_P', 'PASTE_MAX', 'PASTE_HALO', 'PASTE_CAP', 'PASTE_AMPLITUDE', 'LOG_EPS',
+           'LOG_SHIFT', 'LOG_SCALE', 'combine_heads', 'lesion_only_logits', 'OrganAwareUNet', 'LesionOrganLoss',
+           'LabelMapLoss', 'LesionFirstLoader', 'OrganAwareTrainer', 'tiny_schedule', 'cpu_bf16', 'logged_values',
+           'nnUNetTrainer_psmaTiny', 'add_trainer_dir', 'trainer_dir', 'nnUNetTrainer_psmaTinyNoOrgans',
+           'nnUNetTrainer_psmaTinyOrganClasses', 'nnUNetTrainer_psmaFull', 'nnUNetTrainer_psmaFullNoOrgans', 'eta_tick',
+           'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling', 'input_ceiling', 'to_log_suv',
+           'from_log_suv', 'log_suv_hook', 'LogSUV', 'transform_names', 'log_domain']
+
+# %% ../../nbs/40_presets.ipynb #85d52fdf
+ORGAN_WEIGHT = 0.5       # weight of the organ loss beside the lesion loss
+LESION_FG_SHARE = 0.5    # share of nnU-Net's foreground-centred patches that are centred on a lesion (the rest: any class)
+ORGAN_FLOOR = -30.       # the logit of a class a network cannot predict (low enough, and finite in float16)
+LESION = 1               # the lesion's label in psma-nb's label maps (`14_organs`)
+
+def combine_heads(lesion:torch.Tensor,   # (B, 2, ...) logits of the lesion output
+                  organs:torch.Tensor,   # (B, 1 + n_organs, ...) logits of the organ output (0 = no organ)
+                  ) -> torch.Tensor:
+    "One label map's logits (background, lesion, organs): lesion where the lesion output says so, else the organ output's argmax."
+    lesion, organs = lesion.float(), organs.float()
+    m = lesion[:, 1:2] - lesion[:, :1]                       # lesion logit margin: log P(lesion) - log P(not)
+    lo = torch.log_softmax(organs, 1)
+    other = -F.softplus(m) + (lo - lo.max(1, keepdim=True).values)   # log P(not lesion) + organ log-odds to the best organ
+    return torch.cat([other[:, :1], -F.softplus(-m), other[:, 1:]], 1).clamp_min(ORGAN_FLOOR)
+
+def lesion_only_logits(lesion:torch.Tensor, n_labels:int) -> torch.Tensor:
+    "(B, 2, ...) lesion logits as logits of all `n_labels` labels: the organ labels at `ORGAN_FLOOR`."
+    pad = lesion.new_full((lesion.shape[0], n_labels - 2, *lesion.shape[2:]), ORGAN_FLOOR)
+    return torch.cat([lesion.float(), pad.float()], 1)
+
+# %% ../../nbs/40_presets.ipynb #f97d0b1b
+class OrganAwareUNet(nn.Module):
+    "nnU-Net's planned U-Net (lesion output, 2 classes) with an organ branch on its half-resolution decoder stage."
+    def __init__(self,
+                 unet:nn.Module,      # nnU-Net's network (PlainConvUNet or ResidualEncoderUNet) built with 2 outputs
+                 n_labels:int,        # labels of the dataset: background, lesion and the organ groups
+                 organs:bool=True):   # False: no organ branch (its logits at `ORGAN_FLOOR`: `psma train --no-organs`)
+        super().__init__()
+        self.unet, self.n_labels = unet, n_labels
+        dec = unet.decoder
+        ch = dec.seg_layers[-2].in_channels    # features of the half-resolution stage
+        conv = dec.encoder.conv_op
+        self.organ = nn.Sequential(conv(ch, ch, 3, 1, 1, bias=True), nn.InstanceNorm3d(ch, affine=True),
+                                   nn.LeakyReLU(inplace=True), conv(ch, n_labels - 1, 1, 1, 0, bias=True)) if organs else None
+
+    @property
+    def decoder(self): return self.unet.decoder   # nnU-Net switches deep supervision through `network.decoder`
+
+    def forward(self, x):
+        "Deep supervision on: [lesion, lesion + organs at 1/2, lesion at 1/4, ...]; off: logits of every label."
+        skips, dec = self.unet.encoder(x), self.unet.decoder
+        h, lesion, organs, n = skips[-1], [], None, len(dec.stages)
+        for s in range(n):   # nnU-Net's UNetDecoder.forward, keeping the half-resolution features
+            h = dec.stages[s](torch.cat((dec.transpconvs[s](h), skips[-(s + 2)]), 1))
+            if s == n - 2 and self.organ is not None: organs = self.organ(h)
+            if dec.deep_supervision or s == n - 1: lesion.append(dec.seg_layers[s](h))
+        lesion = lesion[::-1]
+        if dec.deep_supervision:
+            return [lesion[0], torch.cat([lesion[1], organs], 1) if organs is not None else lesion[1]] + lesion[2:]
+        if organs is None: return lesion_only_logits(lesion[0], self.n_labels)
+        organs = F.interpolate(organs.float(), size=lesion[0].shape[2:], mode='trilinear', align_corners=False)
+        return combine_heads(lesion[0], organs)
+
+# %% ../../nbs/40_presets.ipynb #f171f04e
+def _dc_ce(batch_dice:bool, ignore=None):
+    "nnU-Net's Dice + cross-entropy loss, as its trainer builds it."
+    from nnunetv2.training.loss.compound_losses import DC_and_CE_loss
+    from nnunetv2.training.loss.dice import MemoryEfficientSoftDiceLoss
+    return DC_and_CE_loss({'batch_dice': batch_dice, 'smooth': 1e-5, 'do_bg': False, 'ddp': False}, {}, weight_ce=1,
+                          weight_dice=1, ignore_label=ignore, dice_class=MemoryEfficientSoftDiceLoss)
+
+class LesionOrganLoss(nn.Module):
+    "`organ_mode='head'` (and 'none'): Dice + CE of the lesion output, plus `weight` × Dice + CE of the organ output where present."
+    def __init__(self, n_labels:int, batch_dice:bool=True, weight:float=ORGAN_WEIGHT):
+        super().__init__()
+        self.n_org, self.weight = n_labels - 1, weight     # organ output: no organ + the organ groups
+        self.lesion, self.organ = _dc_ce(batch_dice), _dc_ce(batch_dice, ignore=n_labels - 1)
+    def forward(self, out, target):
+        loss = self.lesion(out[:, :2], (target == LESION).to(target.dtype))
+        if out.shape[1] == 2 or not self.weight: return loss
+        organs = torch.where(target >= 2, target - 1, torch.zeros_like(target))
+        organs = torch.where(target == LESION, torch.full_like(target, self.n_org), organs)   # under a lesion: ignored
+        return loss + self.weight * self.organ(out[:, 2:], organs)
+
+class LabelMapLoss(nn.Module):
+    "`organ_mode='classes'`: CE over every label + Dice of the lesion + `weight` × Dice of the organ groups."
+    def __init__(self, batch_dice:bool=True, weight:float=ORGAN_WEIGHT):
+        super().__init__()
+        from nnunetv2.training.loss.robust_ce_loss import RobustCrossEntropyLoss
+        from nnunetv2.training.loss.dice import MemoryEfficientSoftDiceLoss
+        self.ce, self.weight = RobustCrossEntropyLoss(), weight
+        self.dice = MemoryEfficientSoftDiceLoss(apply_nonlin=None, batch_dice=batch_dice, do_bg=False, smooth=1e-5, ddp=False)
+    def forward(self, out, target):
+        p = torch.softmax(out.float(), 1)
+        pl = p[:, LESION:LESION + 1]
+        loss = self.ce(out, target) + self.dice(torch.cat([1 - pl, pl], 1), (target == LESION).to(target.dtype))
+        if not self.weight: return loss
+        po = torch.cat([p[:, :1] + pl, p[:, 2:]], 1)   # the organ groups against everything else
+        return loss + self.weight * self.dice(po, torch.where(target >= 2, target - 1, torch.zeros_like(target)))
+
+# %% ../../nbs/40_presets.ipynb #d69eaf7d
+class LesionFirstLoader(nnUNetDataLoader):
+    "nnU-Net's data loader; a foreground-centred patch is centred on a lesion with probability `LESION_FG_SHARE`."
+    def get_bbox(self, data_shape, force_fg, class_locations, overwrite_class=None, verbose=False):
+        if force_fg and class_locations and len(class_locations.get(LESION, ())) and np.random.uniform() < LESION_FG_SHARE:
+            overwrite_class = LESION
+        return super().get_bbox(data_shape, force_fg, class_locations, overwrite_class, verbose)
+
+def _lesion_validation_step(self, batch:dict) -> dict:
+    "nnU-Net's validation step for a dataset with organ groups: its loss, and the lesion's pseudo-Dice (what the progress bar shows)."
+    from nnunetv2.training.loss.dice import get_tp_fp_fn_tn
+    data, target = batch['data'].to(self.device), batch['target']
+    target = [t.to(self.device) for t in target] if isinstance(target, list) else target.to(self.device)
+    amp = torch.autocast('cuda') if self.device.type == 'cuda' else torch.autocast('cpu', dtype=torch.bfloat16, enabled=cpu_bf16())
+    with torch.no_grad(), amp:
+        output = self.network(data)
+    output = [o.float() for o in output] if isinstance(output, (list, tuple)) else output.float()
+    loss = self.loss(output, target)
+    out, t = (output[0], target[0]) if self.enable_deep_supervision else (output, target)
+    pred = (out.argmax(1, keepdim=True) == LESION).float()
+    tp, fp, fn, _ = get_tp_fp_fn_tn(torch.cat([1 - pred, pred], 1), (t == LESION).long(), axes=[0] + list(range(2, out.ndim)))
+    return {'loss': loss.detach().cpu().numpy(), 'tp_hard': tp[1:].cpu().numpy(), 'fp_hard': fp[1:].cpu().numpy(),
+            'fn_hard': fn[1:].cpu().numpy()}
+
+# %% ../../nbs/40_presets.ipynb #129e2725
+class OrganAwareTrainer:
+    "Mixin for an nnU-Net trainer: organ co-supervision (`organ_mode`) when the dataset has organ groups; plain nnU-Net otherwise."
+    organ_mode = 'head'   # 'head', 'classes' or 'none' (the organ labels unused)
+
+    @classmethod
+    def build_network_architecture(cls, plans_manager, configuration_manager, num_input_channels, num_output_channels,
+                                   enable_deep_supervision=True):
+        "nnU-Net's planned network for the lesion (and, by `organ_mode`, the organs); nnU-Net's predictor builds it here too."
+        wrap = num_output_channels > 2 and cls.organ_mode in ('head', 'none')
+        net = nnUNetTrainer.build_network_architecture(plans_manager, configuration_manager, num_input_channels,
+                                                       2 if wrap else num_output_channels, enable_deep_supervision)
+        if wrap: net = OrganAwareUNet(net, num_output_channels, organs=cls.organ_mode == 'head')
+        return cls.input_hook(net, plans_manager, configuration_manager)
+
+    @staticmethod
+    def input_hook(net, plans_manager, configuration_manager):
+        "Where a trainer changes the network's input (the tiny trainer: log-SUV); here: nothing."
+        return net
+
+    def _organs(self) -> bool:
+        "Does the dataset have organ groups? (psma-nb's label maps: 0 background, 1 lesion, 2.. organ groups.)"
+        if self.label_manager.num_segmentation_heads <= 2: return False
+        if self.dataset_json['labels'].get('lesion') != LESION:
+            raise RuntimeError(f"psma-nb's trainers need the label 'lesion' = {LESION} in a dataset with more labels "
+                               "(psma dataset writes it so); use nnU-Net's own nnUNetTrainer for other label maps")
+        return True
+
+    def _build_loss(self):
+        if not self._organs(): return super()._build_loss()
+        n, bd = self.label_manager.num_segmentation_heads, self.configuration_manager.batch_dice
+        loss = LabelMapLoss(bd) if self.organ_mode == 'classes' else \
+               LesionOrganLoss(n, bd, ORGAN_WEIGHT if self.organ_mode == 'head' else 0.)
+        if not self.enable_deep_supervision: return loss
+        from nnunetv2.training.loss.deep_supervision import DeepSupervisionWrapper
+        w = np.array([1 / 2 ** i for i in range(len(self._get_deep_supervision_scales()))]); w[-1] = 0   # as nnU-Net
+        return DeepSupervisionWrapper(loss, w / w.sum())
+
+    def get_dataloaders(self):
+        "nnU-Net's data loaders, with `LesionFirstLoader` when the dataset has organ groups."
+        import nnunetv2.training.nnUNetTrainer.nnUNetTrainer as T
+        plain = T.nnUNetDataLoader
+        T.nnUNetDataLoader = LesionFirstLoader if self._organs() else plain
+        try: return super().get_dataloaders()
+        finally: T.nnUNetDataLoader = plain
+
+    def validation_step(self, batch:dict) -> dict:
+        return _lesion_validation_step(self, batch) if self._organs() else super().validation_step(batch)
 
 # %% ../../nbs/40_presets.ipynb #0204cb72
 TINY_ITERATIONS = 1000  # default total training iterations of the tiny preset
@@ -48,8 +219,8 @@ def logged_values(logger, key:str) -> list:
     if hasattr(logger, 'get_value'): return list(logger.get_value(key, step=None))
     return list(logger.my_fantastic_logging[key])
 
-class nnUNetTrainer_psmaTiny(nnUNetTrainer):
-    "nnU-Net trainer of psma-nb's `tiny` preset: about a thousand AdamW iterations, a checkpoint every short epoch."
+class nnUNetTrainer_psmaTiny(OrganAwareTrainer, nnUNetTrainer):
+    "nnU-Net trainer of psma-nb's `tiny` preset: about a thousand AdamW iterations, a checkpoint every short epoch, organ-aware."
     def __init__(self, plans: dict, configuration: str, fold: int, dataset_json: dict,
                  device: torch.device = torch.device('cuda')):
         super().__init__(plans, configuration, fold, dataset_json, device)
@@ -59,11 +230,8 @@ class nnUNetTrainer_psmaTiny(nnUNetTrainer):
         self.initial_lr = TINY_LR
 
     @staticmethod
-    def build_network_architecture(plans_manager, configuration_manager, num_input_channels, num_output_channels,
-                                   enable_deep_supervision=True):
-        "nnU-Net's planned network, fed log-SUV (`log_suv_hook`); nnU-Net's predictor builds it through here too."
-        net = nnUNetTrainer.build_network_architecture(plans_manager, configuration_manager, num_input_channels,
-                                                       num_output_channels, enable_deep_supervision)
+    def input_hook(net, plans_manager, configuration_manager):
+        "The network is fed log-SUV (`log_suv_hook`); nnU-Net's predictor builds it through here too."
         hook = log_suv_hook(plans_manager, configuration_manager)
         if hook is not None: net.register_forward_pre_hook(hook)
         return net
@@ -105,7 +273,12 @@ class nnUNetTrainer_psmaTiny(nnUNetTrainer):
         if getattr(self, '_bar', None) is not None: self._bar.close()
 
     def train_step(self, batch: dict) -> dict:
-        "nnU-Net's training step; on a CPU with native bfloat16 the network runs under bf16 autocast (about 1.8x faster)."
+        "nnU-Net's training step (bf16 autocast on a CPU that has it natively); the first iterations tell the expected time."
+        out = self._train_step(batch)
+        eta_tick(self)
+        return out
+
+    def _train_step(self, batch: dict) -> dict:
         if self.device.type != 'cpu' or not cpu_bf16(): return super().train_step(batch)
         data, target = batch['data'].to(self.device), batch['target']
         target = [t.to(self.device) for t in target] if isinstance(target, list) else target.to(self.device)
@@ -143,6 +316,55 @@ def trainer_dir() -> Path:
     "The folder to put in `nnUNet_extTrainer` so that nnU-Net finds psma-nb's trainers."
     import importlib.util
     return Path(importlib.util.find_spec('psma_nb.nnunet_trainers').submodule_search_locations[0]).resolve()
+
+# %% ../../nbs/40_presets.ipynb #38768537
+class nnUNetTrainer_psmaTinyNoOrgans(nnUNetTrainer_psmaTiny):
+    "The tiny preset trained on the lesions alone, also where the dataset has organ groups (`psma train --no-organs`)."
+    organ_mode = 'none'
+
+class nnUNetTrainer_psmaTinyOrganClasses(nnUNetTrainer_psmaTiny):
+    "The tiny preset with the organ groups as further classes of one label map (`organ_mode='classes'`; measured, not a preset)."
+    organ_mode = 'classes'
+
+class nnUNetTrainer_psmaFull(OrganAwareTrainer, nnUNetTrainer):
+    "The `full` preset: nnU-Net's own training (1000 epochs x 250 iterations), with organ co-supervision where the dataset has organ groups."
+
+class nnUNetTrainer_psmaFullNoOrgans(nnUNetTrainer_psmaFull):
+    "The `full` preset on the lesions alone (`psma train --preset full --no-organs`)."
+    organ_mode = 'none'
+
+# %% ../../nbs/40_presets.ipynb #2c8b59da
+ETA_ITERATIONS = (2, 7)   # iterations timed for the estimate (the first two warm up)
+
+def _median_windows(trainer, step:float=0.75) -> int:
+    "Sliding windows of a median training scan at the network's spacing (nnU-Net's own window placement)."
+    from nnunetv2.inference.sliding_window_prediction import compute_steps_for_sliding_window
+    pm, cm = trainer.plans_manager, trainer.configuration_manager
+    shape = pm.plans['original_median_shape_after_transp']
+    scaled = [max(int(round(n * o / t)), p) for n, o, t, p in
+              zip(shape, pm.plans['original_median_spacing_after_transp'], cm.spacing, cm.patch_size)]
+    return int(np.prod([len(s) for s in compute_steps_for_sliding_window(scaled, cm.patch_size, step)]))
+
+def eta_tick(trainer):
+    "Call after each training step: after `ETA_ITERATIONS`, print (unless quiet) and store the expected training and prediction time."
+    ticks = trainer.__dict__.setdefault('_eta_ticks', [])
+    ticks.append(time.perf_counter())
+    if len(ticks) != ETA_ITERATIONS[1] + 1: return
+    per_it = float(np.median(np.diff(ticks[ETA_ITERATIONS[0]:])))   # wall time per iteration, augmentation included
+    total = trainer.num_epochs * trainer.num_iterations_per_epoch
+    x = torch.zeros((1, trainer.num_input_channels, *trainer.configuration_manager.patch_size), device=trainer.device)
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16, enabled=trainer.device.type == 'cpu' and cpu_bf16()):
+        trainer.network(x); t = time.perf_counter(); trainer.network(x); per_window = time.perf_counter() - t
+    windows = _median_windows(trainer)
+    eta = dict(seconds_per_iteration=round(per_it, 3), iterations=total, training_minutes=round(per_it * total / 60, 1),
+               seconds_per_window=round(per_window, 3), windows_per_scan=windows,
+               prediction_seconds_per_scan_without_mirroring=round(per_window * windows, 1))
+    Path(trainer.output_folder).mkdir(parents=True, exist_ok=True)
+    (Path(trainer.output_folder)/'psma_eta.json').write_text(json.dumps(eta, indent=2) + '\n')
+    if os.environ.get('PSMA_QUIET', '') in ('', '0'):
+        print(f"\nexpected on this machine: training {eta['training_minutes']} min ({per_it:.2f} s per iteration x {total}); "
+              f"prediction about {eta['prediction_seconds_per_scan_without_mirroring']} s per scan without mirroring "
+              f"({windows} windows), up to 8x that with mirroring in every window", file=sys.__stderr__, flush=True)
 
 # %% ../../nbs/40_presets.ipynb #2f40a125
 PASTE_P = 0.5     # probability that a training patch receives pasted lesions (PSMA_TINY_PASTE; 0 switches pasting off)
