@@ -16,6 +16,7 @@ from .config import PsmaError
 from .core import (write_csv, write_json, atomic_path, parallel_map, log, grid_mismatch, check_same_grid,
                           resample_to)
 from .study import find_studies, read_study
+from .organs import GROUP_NAMES, GROUP_SITES, read_organ_names, to_groups
 from .lesions import (label_lesions, lesion_table, lesion_sites, match_lesions, match_columns,
                              check_connectivity, parse_match, SPHERE_1ML_RADIUS_MM)
 from .metrics import (check_inputs, case_metrics, patient_level, lesion_level, voxel_level, site_sensitivity,
@@ -24,9 +25,9 @@ from .biomarkers import patient_biomarkers, agreement, plot_agreement, AGREEMENT
 
 # %% auto #0
 __all__ = ['CASE_COLUMNS', 'MISSING_POLICIES', 'OUTPUT_FILES', 'evaluate_arrays', 'plot_mip', 'default_organ_sites',
-           'truth_sites', 'read_prediction', 'evaluate_study', 'split_cases', 'find_cases', 'read_centres',
-           'evaluate_cohort', 'group_summary', 'summarise', 'plot_distributions', 'save_figure', 'write_evaluation',
-           'evaluate_args', 'evaluate_main']
+           'organ_site_map', 'truth_sites', 'read_prediction', 'evaluate_study', 'split_cases', 'find_cases',
+           'read_centres', 'evaluate_cohort', 'group_summary', 'summarise', 'plot_distributions', 'save_figure',
+           'write_evaluation', 'evaluate_args', 'evaluate_main']
 
 # %% ../nbs/81_evaluate.ipynb #76655938
 CASE_COLUMNS = ['case', 'centre', 'dice', 'voxel_ppv', 'iou', 'voxel_sensitivity', 'lesion_tp', 'lesion_fp',
@@ -84,12 +85,16 @@ def plot_mip(suv:np.ndarray,             # SUV (z, y, x)
 
 # %% ../nbs/81_evaluate.ipynb #04afa86e
 def default_organ_sites() -> dict:
-    "The phantom's organ label → lesion site table (`psma_nb.phantom` ORGAN_LABELS and ORGAN_SITE), or {}."
-    try: import psma_nb.phantom as ph
-    except ImportError: return {}
-    labels, site = getattr(ph, 'ORGAN_LABELS', None), getattr(ph, 'ORGAN_SITE', None)
-    if not isinstance(labels, dict) or not isinstance(site, dict): return {}
-    return {int(l): site[name] for l, name in labels.items() if name in site}
+    "Organ group label → lesion site (`14_organs`): bone, prostate, visceral."
+    return dict(GROUP_SITES)
+
+def organ_site_map(folder:Path, st, pred_path:Path|None) -> np.ndarray|None:
+    "The organ groups that give lesion sites: the study's organ map, else the model's (`<case>_organs.nii.gz`), else None."
+    if st.organs is not None: return to_groups(sitk.GetArrayFromImage(st.organs), read_organ_names(folder))
+    f = None if pred_path is None else Path(pred_path).with_name(f"{st.case}_organs.nii.gz")
+    if f is None or not f.is_file(): return None
+    img = read_prediction(f, st.suv)
+    return to_groups(img, GROUP_NAMES)   # it holds group labels already; this checks them
 
 def truth_sites(folder:Path, suv:sitk.Image):
     "(label map, {label: site}) of a phantom study's truth lesions (`TRUTH.nii.gz`, `lesions.csv`), or None."
@@ -120,7 +125,7 @@ def evaluate_study(folder,                      # study folder with SUV.nii.gz a
                    match:str='any',             # overlap rule
                    label:int|None=None,         # score one label of the prediction
                    resample:bool=False,         # resample an off-grid prediction instead of refusing it
-                   organ_sites:dict|None=None,  # organ label -> site (default: the phantom's)
+                   organ_sites:dict|None=None,  # organ group -> site (default: `GROUP_SITES` of 14_organs)
                    ) -> tuple[dict, pd.DataFrame]:
     "Score one study folder against its prediction file: (cases row, lesions rows)."
     folder = Path(folder)
@@ -130,8 +135,8 @@ def evaluate_study(folder,                      # study folder with SUV.nii.gz a
         ref = sitk.GetArrayFromImage(st.seg)
         pred = np.zeros_like(ref) if pred_path is None else read_prediction(Path(pred_path), st.suv, resample)
         maps = [truth_sites(folder, st.suv)]
-        if st.organs is not None:
-            maps.append((sitk.GetArrayFromImage(st.organs), default_organ_sites() if organ_sites is None else organ_sites))
+        groups = organ_site_map(folder, st, pred_path)
+        if groups is not None: maps.append((groups, default_organ_sites() if organ_sites is None else organ_sites))
         row, les = evaluate_arrays(ref, pred, suv, st.spacing_zyx, connectivity, match, [m for m in maps if m], label)
     except PsmaError as e:
         raise PsmaError(f"case {folder.name}: {e}") from None
@@ -166,7 +171,8 @@ def find_cases(ref_dir, pred_dir, split:str|None=None) -> tuple[list, list, list
         studies = [f for f in studies if f.name in keep]
     if not studies: raise PsmaError(f"{ref_dir} holds no study folders (<case>/SUV.nii.gz)"
                                     + (f" of split {split!r}" if split else ''))
-    preds = {p.name[:-len('.nii.gz')]: p for p in pred_dir.glob('*.nii.gz') if not p.name.startswith('.')}
+    preds = {p.name[:-len('.nii.gz')]: p for p in pred_dir.glob('*.nii.gz')
+             if not p.name.startswith('.') and not p.name.endswith('_organs.nii.gz')}   # organ maps are not predictions
     pairs = [(f.name, f, preds.get(f.name)) for f in studies]
     missing = [c for c, _, p in pairs if p is None]
     extra = sorted(set(preds) - {c for c, _, _ in pairs})

@@ -119,12 +119,11 @@ def test_case_values(evaluated):
 
 
 def test_sites(evaluated):
-    from psma_nb.evaluate import default_organ_sites
     les = pd.read_csv(evaluated[0]/'lesions.csv')
     ref = les[les.source == 'ref'].set_index(['case', 'lesion'])
     assert ref.loc[('c1_000', 1), 'site'] == 'pelvic_node'             # node: truth lesion with most overlap
     assert ref.loc[('c1_000', 2), 'site'] == 'unknown'                 # border voxel: no truth, no organ map
-    assert ref.loc[('c2_000', 1), 'site'] == default_organ_sites().get(25, 'unknown')   # organ map
+    assert ref.loc[('c2_000', 1), 'site'] == 'prostate'                # organ map: label 25 is the phantom's prostate
 
 
 def test_summary(evaluated):
