@@ -17,7 +17,7 @@ from .config import PsmaError
 
 # %% auto #0
 __all__ = ['atomic_path', 'write_image', 'write_json', 'write_text', 'write_csv', 'set_quiet', 'is_quiet', 'progress', 'log',
-           'parallel_map', 'grid_mismatch', 'check_same_grid', 'resample_to']
+           'parallel_map', 'parse_part', 'part', 'grid_mismatch', 'check_same_grid', 'resample_to']
 
 # %% ../nbs/01_core.ipynb #32a07e24
 def _ext(name:str) -> str:
@@ -111,6 +111,20 @@ def parallel_map(fn:Callable, items:Sequence, workers:int=1, desc:str|None=None,
         for _ in as_completed(futs): bar.update(1)
         bar.close()
         return [f.result() for f in futs]
+
+# %% ../nbs/01_core.ipynb #3d63c065
+def parse_part(text) -> tuple[int, int]:
+    "`'K/N'` (1 ≤ K ≤ N) as (K, N), or a one-line error."
+    try: k, n = (int(x) for x in str(text).split('/'))
+    except ValueError: k = n = 0
+    if not 1 <= k <= n: raise PsmaError(f"--part must be K/N with 1 <= K <= N, e.g. 1/4, not {text!r}")
+    return k, n
+
+def part(items:Sequence, spec=None) -> list:
+    "The K-th of N interleaved shares of `items` (`spec` 'K/N'; None: all of them)."
+    if spec is None: return list(items)
+    k, n = parse_part(spec)
+    return list(items)[k - 1::n]
 
 # %% ../nbs/01_core.ipynb #e1b81ae7
 def grid_mismatch(a:sitk.Image, b:sitk.Image, tol:float=1e-3) -> list[str]:

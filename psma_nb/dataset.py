@@ -12,7 +12,7 @@ import pandas as pd
 import SimpleITK as sitk
 from .config import PsmaError, Settings, load_settings
 from .core import atomic_path, write_json, write_image, progress, log
-from .study import find_studies, read_study
+from .study import find_studies, read_study, study_table
 from .organs import ORGAN_GROUPS, GROUP_NAMES, LESION_LABEL, read_organ_names, to_groups
 
 # %% auto #0
@@ -21,28 +21,32 @@ __all__ = ['PET_NORMS', 'DEFAULT_PET_NORM', 'MARKER', 'read_cohort', 'test_sets'
 
 # %% ../nbs/30_dataset.ipynb #a711c2ef
 def read_cohort(cohort_dir) -> pd.DataFrame:
-    "The cohort table of `cohort_dir` (`cohort.csv`), or one built from its study folders when there is none."
+    "The cohort table of `cohort_dir` (`cohort.csv`), or one built from its study folders (`study_table`) when there is none."
     cohort_dir = Path(cohort_dir)
     if not cohort_dir.is_dir(): raise PsmaError(f"cohort folder {cohort_dir} does not exist; make one with "
                                                 "`psma phantom` or `psma convert`")
-    studies = {p.name: p for p in find_studies(cohort_dir)}
+    table = study_table(cohort_dir)   # case ids, patients (13_study)
+    studies, patients = dict(zip(table.case, table.path)), dict(zip(table.case, table.patient))
     if not studies: raise PsmaError(f"no study folders (with SUV.nii.gz) under {cohort_dir}; make them with "
                                     "`psma phantom` or `psma convert`")
     f = cohort_dir/'cohort.csv'
     if f.exists():
-        df = pd.read_csv(f, dtype={'case': str})
+        try: df = pd.read_csv(f, dtype={'case': str, 'patient': str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+            raise PsmaError(f"{f} is not a readable CSV table ({str(e).splitlines()[0]}); it needs the columns case, centre, split") from None
         missing = [c for c in ('case', 'centre', 'split') if c not in df.columns]
         if missing: raise PsmaError(f"{f} lacks the column(s) {', '.join(missing)}; it needs case, centre, split")
-        bad = sorted(set(df.split) - {'train', 'test'})
+        bad = sorted(set(df.split.astype(str)) - {'train', 'test'})
         if bad: raise PsmaError(f"{f}: split must be 'train' or 'test', found {', '.join(map(str, bad))}")
         absent = [c for c in df.case if c not in studies]
         if absent: raise PsmaError(f"{f} lists {len(absent)} case(s) without a study folder, e.g. {absent[0]}")
+        if df.case.duplicated().any(): raise PsmaError(f"{f} lists the case {df.case[df.case.duplicated()].iloc[0]} twice")
     else:
         df = pd.DataFrame(dict(case=sorted(studies), centre='centre1', split='train'))
         df = df[[ (studies[c]/'SEG.nii.gz').exists() for c in df.case ]]
     df = df.copy()
     df['path'] = [str(studies[c]) for c in df.case]
-    if 'patient' not in df.columns: df['patient'] = df.case
+    if 'patient' not in df.columns: df['patient'] = [patients[c] for c in df.case]   # one patient per study unless the tree says otherwise
     return df.reset_index(drop=True)
 
 def test_sets(cohort:pd.DataFrame) -> dict:

@@ -15,8 +15,8 @@ import SimpleITK as sitk
 import cc3d
 from fastcore.basics import patch
 from .config import PsmaError, Settings, load_settings
-from .core import check_same_grid, log, parallel_map, progress, write_image, write_json, is_quiet
-from .study import find_studies, is_study, read_study
+from .core import check_same_grid, log, parallel_map, parse_part, part as take_part, progress, write_csv, write_image, write_json, is_quiet
+from .study import find_studies, is_study, read_study, study_table
 from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, read_organ_names, to_groups,
                             uptake_mask)
 from .outline import outline_lesions, outline_rule
@@ -45,7 +45,7 @@ def find_inputs(input, split:str|None=None) -> list[Input]:
     p = Path(input)
     if not p.exists(): raise PsmaError(f"input {p} does not exist")
     if p.is_dir() and (is_study(p) or any(True for _ in find_studies(p))):
-        found = [Input(q.name, q) for q in find_studies(p)]
+        found = [Input(r.case, r.path) for r in study_table(p).itertuples()]   # case ids: 13_study
         if split is None: return found
         from psma_nb.dataset import read_cohort
         keep = set(read_cohort(p).query('split == @split').case)
@@ -439,6 +439,41 @@ def organ_check(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=ORGAN
     return out
 
 # %% ../nbs/50_predict.ipynb #b30aa880
+def _check_args(inputs, out_dir:Path, method:str, dicom_seg:bool, organ_filter:str, outline, threshold:float,
+                min_suvmax:float, min_volume_ml:float) -> str:
+    "One-line errors for what cannot work, before anything is written; returns the organ filter's canonical name."
+    if out_dir.resolve() in [i.path.resolve() for i in inputs] or any(
+            out_dir.resolve().is_relative_to(i.path.resolve()) for i in inputs if not i.dicom):
+        raise PsmaError(f"the output folder {out_dir} is inside an input study; choose another")
+    if out_dir.exists() and not out_dir.is_dir(): raise PsmaError(f"-o {out_dir} is a file, not a folder; choose a folder")
+    if method not in ('nnunet', 'threshold'): raise PsmaError(f"--method must be nnunet or threshold, not {method!r}")
+    if dicom_seg and not all(i.dicom for i in inputs):
+        raise PsmaError("--dicom-seg needs DICOM input (the SEG references the source PET series); give the DICOM folder as INPUT")
+    for name, v, lo in (('--threshold', threshold, 0.), ('--min-suvmax', min_suvmax, 0.), ('--min-volume', min_volume_ml, 0.)):
+        if not np.isfinite(v) or v < lo or (name == '--threshold' and v <= 0):
+            raise PsmaError(f"{name} {v} is not a {'positive' if name == '--threshold' else 'non-negative'} number of SUV"
+                            f"{' or ml' if name == '--min-volume' else ''}")
+    organ_filter = 'study' if organ_filter == 'on' else organ_filter   # 'on': the name before the model had organs
+    if organ_filter not in ORGAN_FILTERS: raise PsmaError(f"--organ-filter must be one of {', '.join(ORGAN_FILTERS)}, not {organ_filter!r}")
+    if method == 'nnunet' and organ_filter == 'study':
+        lacking = [i.case for i in inputs if i.dicom or not (i.path/'ORGANS.nii.gz').exists()]
+        if lacking: raise PsmaError(f"--organ-filter study needs ORGANS.nii.gz, which {len(lacking)} case(s) lack "
+                                    f"(e.g. {lacking[0]}); use --organ-filter auto, model or off")
+    if method == 'nnunet': outline_rule(None, outline)   # a bad --outline fails before anything is written
+    return organ_filter
+
+def _same_settings(out_dir:Path, record:dict, overwrite:bool):
+    "Refuse to add cases made with other settings to a folder of predictions (`--overwrite` redoes them all)."
+    new = json.loads(json.dumps(record['asked'], default=str))
+    for f in sorted(out_dir.glob('predict*.json')):
+        o = json.loads(f.read_text()).get('asked')
+        if o is None: continue   # made before psma-nb recorded what was asked
+        diff = sorted(k for k in set(o) | set(new) if o.get(k) != new.get(k))
+        if diff and not overwrite:
+            raise PsmaError(f"{out_dir} holds predictions made with other settings ({', '.join(diff)}); "
+                            "pass --overwrite to predict every case again, or choose another -o folder")
+
+# %% ../nbs/50_predict.ipynb #f2054de1
 def predict(
     input,                          # study folder, folder of studies, or DICOM folder
     out_dir,                        # where `<case>.nii.gz` are written
@@ -454,34 +489,29 @@ def predict(
     threshold_rule:str='fixed',     # threshold method: 'fixed' or 'liver'
     threshold:float=THRESHOLD_SUV,  # threshold method: SUV threshold
     dicom_seg:bool=False,           # also write a DICOM SEG per case (DICOM inputs)
-    overwrite:bool=False,           # predict cases whose output exists again
+    overwrite:bool=False,           # predict every case again (also when the folder holds other settings' predictions)
     split:str|None=None,            # only the cases of this cohort.csv split ('train' or 'test')
-    organ_filter:str='auto',        # nnunet: drop components mostly in (or peaking in) physiological-uptake organs of the
-                                    # study's ORGANS.nii.gz ('study'), of the model's own organ prediction ('model'),
-                                    # the study's where it has one and else the model's ('auto'), or 'off'
-    outline='auto',                 # nnunet: redraw each lesion by the reader's rule (31_outline): 'auto' (the model's
-                                    # fitted rule), 'off', or a fraction
+    organ_filter:str='auto',        # nnunet: physiological-uptake organs to drop components in: the study's ORGANS.nii.gz
+                                    # ('study'), the model's own organ map ('model'), the study's else the model's if its
+                                    # `organ_check` passed ('auto'), or none ('off')
+    outline='auto',                 # nnunet: redraw each lesion by the reader's rule (31_outline): 'auto', 'off', or a fraction
     organs_out:bool=False,          # nnunet, organ-aware model: also write `<case>_organs.nii.gz` (organ groups)
+    part:str|None=None,             # 'K/N': only the K-th of N interleaved shares of the cases (cluster array jobs)
+    mapping=None,                   # write the table linking case ids to study folders here (keep it apart)
 ) -> pd.DataFrame:
-    "Predict lesion masks for every case of `input` into `out_dir`; returns a table of what was done."
-    s = settings or load_settings()
-    out_dir = Path(out_dir)
+    "Predict lesion masks for every case of `input` (or one part of them) into `out_dir`; returns a table of what was done."
+    s, out_dir = settings or load_settings(), Path(out_dir)
     inputs = find_inputs(input, split)
     if not inputs: raise PsmaError(f"no case of split {split!r} in {input}")
-    if out_dir.resolve() in [i.path.resolve() for i in inputs] or any(
-            out_dir.resolve().is_relative_to(i.path.resolve()) for i in inputs if not i.dicom):
-        raise PsmaError(f"the output folder {out_dir} is inside an input study; choose another")
-    if dicom_seg and not all(i.dicom for i in inputs):
-        raise PsmaError("--dicom-seg needs DICOM input (the SEG references the source PET series); "
-                        "give the DICOM folder as INPUT")
-    organ_filter = 'study' if organ_filter == 'on' else organ_filter   # 'on': the name before the model had organs
-    if organ_filter not in ORGAN_FILTERS: raise PsmaError(f"--organ-filter must be one of {', '.join(ORGAN_FILTERS)}, not {organ_filter!r}")
-    if method == 'nnunet' and organ_filter == 'study':
-        lacking = [i.case for i in inputs if i.dicom or not (i.path/'ORGANS.nii.gz').exists()]
-        if lacking: raise PsmaError(f"--organ-filter study needs ORGANS.nii.gz, which {len(lacking)} case(s) lack "
-                                    f"(e.g. {lacking[0]}); use --organ-filter auto, model or off")
-    if method == 'nnunet': outline_rule(None, outline)   # a bad --outline fails before anything is written
+    organ_filter = _check_args(inputs, out_dir, method, dicom_seg, organ_filter, outline, threshold, min_suvmax, min_volume_ml)
+    inputs = take_part(inputs, part)
+    asked = dict(method=method, model=str(model_dir) if model_dir else None, folds=folds, tta=str(tta), step=step,
+                 min_volume_ml=min_volume_ml, min_suvmax=min_suvmax, organ_filter=organ_filter, outline=str(outline),
+                 threshold=threshold if method == 'threshold' else None, threshold_rule=threshold_rule if method == 'threshold' else None,
+                 connectivity=int(s.connectivity))
+    if out_dir.is_dir(): _same_settings(out_dir, dict(asked=asked), overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if mapping: write_csv(pd.DataFrame([dict(case=i.case, folder=str(i.path)) for i in inputs]), mapping, overwrite=True)
     todo = [i for i in inputs if overwrite or not (out_dir/f"{i.case}.nii.gz").exists()]
     rows = [dict(case=i.case, status='existing', seconds=0.) for i in inputs if i not in todo]
     conn = int(s.connectivity)
@@ -490,12 +520,11 @@ def predict(
         secs = parallel_map(_threshold_job, [(i, out_dir/f"{i.case}.nii.gz", kw) for i in todo], s.workers, 'threshold')
         rows += [dict(case=i.case, status='predicted', seconds=round(t, 2)) for i, t in zip(todo, secs)]
         record = dict(method='threshold', rule=threshold_rule, threshold=threshold, min_volume_ml=THRESHOLD_MIN_ML,
-                      organs_excluded='physiological-uptake organs of ORGANS.nii.gz when present',
+                      organs_excluded='physiological-uptake organ groups of ORGANS.nii.gz when present',
                       organ_margin_mm=ORGAN_MARGIN_MM, connectivity=conn)
-    elif method == 'nnunet':
+    else:
         rows, record = _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml,
                                        min_suvmax, organ_filter, outline, organs_out, conn)
-    else: raise PsmaError(f"--method must be nnunet or threshold, not {method!r}")
     if dicom_seg:
         from psma_nb.masks import write_seg_dicom
         for i in inputs:
@@ -503,7 +532,9 @@ def predict(
             write_seg_dicom(m, i.path, out_dir/f"{i.case}_seg.dcm", label='PSMA-avid lesion',
                             series=i.series, algorithm=f"psma-nb {method}", overwrite=True)
     table = pd.DataFrame(rows).sort_values('case').reset_index(drop=True)
-    write_json(dict(record, input=str(Path(input).resolve()), split=split, cases=table.to_dict('records')), out_dir/'predict.json')
+    name = 'predict.json' if part is None else 'predict.part-{}-of-{}.json'.format(*parse_part(part))
+    write_json(dict(record, asked=asked, input=str(Path(input).resolve()), split=split, part=part,
+                    cases=table.to_dict('records')), out_dir/name)
     log(f"{method}: {int((table.status == 'predicted').sum())} case(s) predicted, "
         f"{int((table.status == 'existing').sum())} already there -> {out_dir}")
     return table
@@ -544,6 +575,10 @@ def predict_args(p):
     p.add_argument('--overwrite', action='store_true', help="predict again cases whose output exists")
     p.add_argument('--workers', type=int, default=None, help="processes for the threshold method (default: settings)")
     p.add_argument('--connectivity', choices=('6', '18', '26'), default=None, help="lesion connectivity (default: settings)")
+    p.add_argument('--part', default=None, metavar='K/N', help="only the K-th of N interleaved shares of the cases (nnU-Net's "
+                   "rule; N cluster array jobs with K = 1..N cover every case once, into one OUT_DIR)")
+    p.add_argument('--mapping', default=None, metavar='CSV', help="write the table linking case ids to study folders here "
+                   "(it may name patients: keep it apart from the outputs)")
     p.add_argument('--id', dest='dataset_id', type=int, default=None, help="nnU-Net dataset id of the model (default: settings)")
     p.add_argument('--name', dest='dataset_name', default=None, help="nnU-Net dataset name of the model (default: settings)")
 
@@ -552,5 +587,5 @@ def predict_main(args, settings):
     if args.step is not None and not 0 < args.step <= 1: raise PsmaError("--step must be in (0, 1]")
     predict(args.input, args.out_dir, args.method, args.model_dir, settings, args.folds, args.tta, args.device,
             args.step, args.min_volume, args.min_suvmax, args.threshold_rule, args.threshold, args.dicom_seg,
-            args.overwrite, args.split, args.organ_filter, args.outline, args.organs_out)
+            args.overwrite, args.split, args.organ_filter, args.outline, args.organs_out, args.part, args.mapping)
     print(args.out_dir)

@@ -6,7 +6,7 @@ written from DICOM by `psma convert` (one scan, or a batch of patients under pse
 
 # %% ../nbs/13_study.ipynb #2f6f569f
 from __future__ import annotations
-import argparse, json, os, re, secrets, shutil, sys
+import argparse, hashlib, json, os, re, secrets, shutil, sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,8 +21,8 @@ from .dicom import scan_dicom, choose_series, read_pet, read_ct_on_pet
 from .masks import read_mask, mask_kind, find_mask_files
 
 # %% auto #0
-__all__ = ['STUDY_FILES', 'is_study', 'find_studies', 'Study', 'read_study', 'convert_study', 'convert_args', 'convert_main',
-           'pseudonymous_ids']
+__all__ = ['STUDY_FILES', 'is_study', 'find_studies', 'study_date', 'study_table', 'Study', 'read_study', 'convert_study',
+           'convert_args', 'convert_main', 'pseudonymous_ids']
 
 # %% ../nbs/13_study.ipynb #d0fcb69f
 STUDY_FILES = dict(suv='SUV.nii.gz', ct='CTres.nii.gz', seg='SEG.nii.gz', organs='ORGANS.nii.gz')
@@ -44,6 +44,41 @@ def find_studies(root) -> list[Path]:
         if STUDY_FILES['suv'] in filenames:
             found.append(Path(dirpath)); dirnames[:] = []  # a study folder does not hold studies
     return sorted(found)
+
+# %% ../nbs/13_study.ipynb #bd437d7c
+_DATE = re.compile(r'(?<![0-9])(?:(\d{4})-(\d{2})-(\d{2})|(\d{1,2})-(\d{1,2})-(\d{4}))(?![0-9])')   # ISO, or MM-DD-YYYY (autoPET/TCIA)
+
+def study_date(name:str) -> str|None:
+    "The first date in a folder name as YYYY-MM-DD (ISO or the TCIA/autoPET MM-DD-YYYY), or None."
+    m = _DATE.search(name)
+    if not m: return None
+    y, mo, d = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(6), m.group(4), m.group(5))
+    try: return datetime(int(y), int(mo), int(d)).strftime('%Y-%m-%d')
+    except ValueError: return None
+
+def _safe_names(studies:list[Path]) -> bool:
+    names = [s.name for s in studies]
+    return len(set(names)) == len(names) and not any(study_date(n) or re.search(r'\s', n) for n in names)
+
+def study_table(root) -> pd.DataFrame:
+    "Every study under `root`: case id, patient, study date and order, and folder (see the text above for the ids)."
+    root, studies = Path(root), find_studies(root)
+    if _safe_names(studies):
+        return pd.DataFrame(dict(case=[s.name for s in studies], patient=[s.name for s in studies],
+                                 date=[None] * len(studies), order=[1] * len(studies), path=studies))
+    rows = []
+    for s in studies:
+        rel = s.relative_to(root) if s != root else Path(s.name)
+        key = rel.parent.as_posix() if rel.parent != Path('.') else rel.as_posix()
+        rows.append(dict(key=key, date=study_date(rel.as_posix()), name=rel.as_posix(), path=s))
+    t = pd.DataFrame(rows)
+    n = 8
+    while t.groupby(t.key.map(lambda k: hashlib.sha1(k.encode()).hexdigest()[:n])).key.nunique().max() > 1: n += 2
+    t['patient'] = t.key.map(lambda k: 'p' + hashlib.sha1(k.encode()).hexdigest()[:n])
+    t = t.sort_values(['patient', 'date', 'name'], na_position='last').reset_index(drop=True)
+    t['order'] = t.groupby('patient').cumcount() + 1
+    t['case'] = t.patient + '_' + t.order.astype(str)
+    return t[['case', 'patient', 'date', 'order', 'path']].sort_values('case').reset_index(drop=True)
 
 # %% ../nbs/13_study.ipynb #7e57ca97
 @dataclass
