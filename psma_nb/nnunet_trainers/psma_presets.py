@@ -32,7 +32,7 @@ __all__ = ['ORGAN_WEIGHT', 'LESION_FG_SHARE', 'ORGAN_FLOOR', 'LESION', 'TINY_ITE
 ORGAN_WEIGHT = 0.5       # weight of the organ loss beside the lesion loss
 LESION_FG_SHARE = 0.5    # share of nnU-Net's foreground-centred patches that are centred on a lesion (the rest: any class)
 ORGAN_FLOOR = -30.       # the logit of a class a network cannot predict (low enough, and finite in float16)
-LESION = 1               # the lesion's label in psma-nb's label maps (`14_organs`)
+LESION = 1               # the lesion's label in psma-nb's label maps (`05_organs`)
 
 def combine_heads(lesion:torch.Tensor,   # (B, 2, ...) logits of the lesion output
                   organs:torch.Tensor,   # (B, 1 + n_organs, ...) logits of the organ output (0 = no organ)
