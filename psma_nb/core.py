@@ -5,7 +5,7 @@ over cases, and the voxel-grid check that guards every comparison of two images.
 
 # %% ../nbs/01_core.ipynb #6581ce98
 from __future__ import annotations
-import json, os, sys, secrets, multiprocessing as mp
+import gzip, json, os, sys, secrets, zlib, multiprocessing as mp
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -16,8 +16,8 @@ from tqdm.auto import tqdm
 from .config import PsmaError
 
 # %% auto #0
-__all__ = ['atomic_path', 'write_image', 'write_json', 'write_text', 'write_csv', 'set_quiet', 'is_quiet', 'progress', 'log',
-           'parallel_map', 'parse_part', 'part', 'grid_mismatch', 'check_same_grid', 'resample_to']
+__all__ = ['atomic_path', 'write_image', 'write_json', 'write_text', 'write_csv', 'read_image', 'set_quiet', 'is_quiet',
+           'progress', 'log', 'parallel_map', 'parse_part', 'part', 'grid_mismatch', 'check_same_grid', 'resample_to']
 
 # %% ../nbs/01_core.ipynb #32a07e24
 def _ext(name:str) -> str:
@@ -75,6 +75,36 @@ def write_csv(df, path, overwrite:bool=True, **kwargs) -> Path:
     with atomic_path(path, overwrite) as tmp: df.to_csv(tmp, **kwargs)
     return Path(path)
 
+# %% ../nbs/01_core.ipynb #985d0686
+def _check_whole(p:Path):
+    "A `PsmaError` when an image file is truncated or its compression is corrupt."
+    if p.name.endswith('.gz'):
+        try:
+            with gzip.open(p, 'rb') as f:
+                while f.read(1 << 24): pass
+        except (OSError, EOFError, zlib.error) as e:
+            raise PsmaError(f"{p} is truncated or corrupt ({e}); copy or write it again") from None
+    elif p.name.endswith('.nii'):
+        import nibabel as nib
+        try: h = nib.load(str(p)).header
+        except Exception as e: raise PsmaError(f"{p} is not a readable NIfTI file ({e})") from None
+        need = int(h.get_data_offset()) + int(np.prod(h.get_data_shape())) * h.get_data_dtype().itemsize
+        if p.stat().st_size < need: raise PsmaError(f"{p} is truncated ({p.stat().st_size} of {need} bytes); copy or write it again")
+
+def read_image(path, what:str='image', ndim:int|None=3) -> sitk.Image:
+    "Read an image file whole (`what` names it in errors): truncated, corrupt or not `ndim`-D is a one-line `PsmaError`."
+    p = Path(path)
+    if not p.is_file(): raise PsmaError(f"{what} {p} does not exist")
+    _check_whole(p)
+    try: img = sitk.ReadImage(str(p))
+    except RuntimeError as e:
+        raise PsmaError(f"{p} cannot be read as an image ({' '.join(str(e).split())[:120]}); write it as NIfTI") from None
+    if ndim and img.GetDimension() != ndim:
+        raise PsmaError(f"{p} is a {img.GetDimension()}-D image; a {what} must be {ndim}-D")
+    if img.GetNumberOfComponentsPerPixel() != 1:
+        raise PsmaError(f"{p} has {img.GetNumberOfComponentsPerPixel()} values per voxel; a {what} has one")
+    return img
+
 # %% ../nbs/01_core.ipynb #9ef85dba
 _quiet = [False]
 
@@ -99,12 +129,16 @@ def log(*msg):
 def _ctx():
     return mp.get_context('fork' if sys.platform.startswith('linux') else 'spawn')
 
+def _worker_init():
+    "A forked worker never enters the parent's OpenMP thread pool (it would wait forever): one torch thread, as in PyTorch's DataLoader workers."
+    if 'torch' in sys.modules: sys.modules['torch'].set_num_threads(1)
+
 def parallel_map(fn:Callable, items:Sequence, workers:int=1, desc:str|None=None, unit:str='case') -> list:
     "`[fn(x) for x in items]`, in `workers` processes, in order, with a progress bar."
     items = list(items)
     if workers <= 1 or len(items) <= 1:
         return [fn(x) for x in progress(items, desc, unit=unit)]
-    with ProcessPoolExecutor(min(workers, len(items)), mp_context=_ctx()) as ex:
+    with ProcessPoolExecutor(min(workers, len(items)), mp_context=_ctx(), initializer=_worker_init) as ex:
         futs = [ex.submit(fn, x) for x in items]
         bar = progress(total=len(items), desc=desc, unit=unit)
         from concurrent.futures import as_completed

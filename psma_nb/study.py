@@ -14,15 +14,16 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 from .config import PsmaError
-from .core import (grid_mismatch, check_same_grid, resample_to, write_image, write_json, write_csv, log,
-                          parallel_map)
+from .core import (grid_mismatch, check_same_grid, resample_to, read_image, write_image, write_json, write_csv,
+                          log, parallel_map, part as take_part)
+from .organs import ORGAN_TABLES, GROUP_NAMES, ORGAN_TABLE_FILE, organ_table, to_groups
 from .suv import SuvOverrides, SUV_TYPES
 from .dicom import scan_dicom, choose_series, read_pet, read_ct_on_pet
 from .masks import read_mask, mask_kind, find_mask_files
 
 # %% auto #0
-__all__ = ['STUDY_FILES', 'is_study', 'find_studies', 'study_date', 'study_table', 'Study', 'read_study', 'convert_study',
-           'convert_args', 'convert_main', 'pseudonymous_ids']
+__all__ = ['STUDY_FILES', 'is_study', 'find_studies', 'study_date', 'study_table', 'Study', 'read_study', 'organs_on_pet',
+           'convert_study', 'convert_args', 'check_overrides', 'convert_main', 'pseudonymous_ids']
 
 # %% ../nbs/13_study.ipynb #d0fcb69f
 STUDY_FILES = dict(suv='SUV.nii.gz', ct='CTres.nii.gz', seg='SEG.nii.gz', organs='ORGANS.nii.gz')
@@ -104,10 +105,7 @@ class Study:
 
 # %% ../nbs/13_study.ipynb #97a4d26e
 def _read(path:Path) -> sitk.Image:
-    try: return sitk.ReadImage(str(path))
-    except RuntimeError as e:
-        raise PsmaError(f"{path} cannot be read as an image ({' '.join(str(e).split())[:120]}); "
-                        "rewrite it as NIfTI") from None
+    return read_image(path, Path(path).name)   # whole, 3-D, one value per voxel (01_core)
 
 def _nonfinite_in_file(path:Path) -> int:
     "Non-finite voxels stored in a float NIfTI file (ITK's NIfTI reader silently turns them into 0)."
@@ -166,6 +164,22 @@ def read_study(folder,                  # study folder holding SUV.nii.gz (and C
                         "(psma convert --seg MASK)")
     meta = json.loads((folder/'suv.json').read_text()) if (folder/'suv.json').is_file() else None
     return Study(case=folder.name, path=folder, suv=suv, meta=meta, **out)
+
+# %% ../nbs/13_study.ipynb #d6d4a8f6
+def organs_on_pet(maps,                # [(path, table)]: organ label maps and the names of their label tables
+                  pet:sitk.Image,      # the PET (SUV) image whose grid they go on
+                  ) -> sitk.Image:
+    "CT organ segmentations (any grid) as one map of organ groups on the PET grid; later maps win where they label."
+    out = np.zeros(sitk.GetArrayViewFromImage(pet).shape, np.uint8)
+    for path, table in maps:
+        img = read_image(path, 'organ map')
+        on = resample_to(sitk.Cast(img, sitk.sitkInt32), pet, label=True)
+        g = to_groups(sitk.GetArrayFromImage(on), organ_table(table))
+        if not sitk.GetArrayViewFromImage(on).any():
+            raise PsmaError(f"the organ map {Path(path).name} does not overlap the PET (another scan or frame of reference?)")
+        out = np.where(g > 0, g, out)
+    im = sitk.GetImageFromArray(out); im.CopyInformation(pet)
+    return im
 
 # %% ../nbs/13_study.ipynb #91e83dae
 _PSEUDO_DROP = ('series_uid', 'series_description', 'injection_time', 'reference_time')
@@ -227,6 +241,7 @@ def convert_study(dicom_dir,                 # folder with the PET series (searc
                   ct_series:str|None=None,   # CT SeriesInstanceUID (--ct-series)
                   seg=None,                  # reference mask: NIfTI, RTSTRUCT or DICOM SEG (--seg)
                   rois=None,                 # RTSTRUCT structures (--roi)
+                  organs=None,               # [(organ map, label table)] from a CT segmentation (--organs MAP:TABLE)
                   resample_mask:bool=False,  # --resample-mask
                   auto:bool=False,           # batch mode: take the CT and an RTSTRUCT/SEG found in dicom_dir
                   overwrite:bool=False,      # --overwrite
@@ -257,6 +272,10 @@ def convert_study(dicom_dir,                 # folder with the PET series (searc
         images['seg'] = read_mask(seg, pet, resample_mask, rois, frame)
         record['seg'] = dict(source=kind, voxels=int(sitk.GetArrayViewFromImage(images['seg']).sum()),
                              resampled=bool(resample_mask))
+    if organs:
+        images['organs'] = organs_on_pet(organs, pet)
+        record['organs'] = dict(tables=[str(t) for _, t in organs], groups=sorted(
+            GROUP_NAMES[int(g)] for g in np.unique(sitk.GetArrayViewFromImage(images['organs'])) if g))
     from psma_nb import __version__
     record['psma_nb_version'] = __version__
     record = _scrub(record, _identifier_strings(pet_series.headers[:1] + (ct_s.headers[:1] if 'ct' in images else [])))
@@ -269,11 +288,13 @@ def convert_study(dicom_dir,                 # folder with the PET series (searc
     try:
         for key, img in images.items(): write_image(img, target/STUDY_FILES[key], overwrite=True)
         write_json(record, target/'suv.json', overwrite=True)
+        if organs: write_json(dict(labels={str(k): v for k, v in GROUP_NAMES.items()}), target/ORGAN_TABLE_FILE, overwrite=True)
         if fresh: os.replace(target, out)
     finally:
         if fresh and target.exists(): shutil.rmtree(target)
     for key, name in STUDY_FILES.items():               # remove stale study files of an overwritten study
         if key not in images and (out/name).exists(): (out/name).unlink()
+    if 'organs' not in images and (out/ORGAN_TABLE_FILE).exists(): (out/ORGAN_TABLE_FILE).unlink()
     return record
 
 # %% ../nbs/13_study.ipynb #0c65ccf1
@@ -296,6 +317,10 @@ def convert_args(p:argparse.ArgumentParser):
     p.add_argument('--seg', metavar='PATH', help="reference lesion mask: NIfTI, RTSTRUCT or DICOM SEG (file, or a folder with one)")
     p.add_argument('--roi', action='append', metavar='NAME', help="RTSTRUCT structure(s) to use (repeatable, wildcards; '*' = all)")
     p.add_argument('--resample-mask', action='store_true', help="resample a mask that is not on the PET grid (nearest neighbour)")
+    p.add_argument('--organs', action='append', metavar='MAP[:TABLE]',
+                   help="organ map from a CT segmentation, written as ORGANS.nii.gz on the PET grid (repeatable; TABLE: "
+                        f"{', '.join(t for t in ORGAN_TABLES if t not in ('phantom', 'groups'))} (default total) or a JSON file "
+                        "{label: name}); with --batch a folder holding <patient folder>.nii.gz")
     p.add_argument('--suv', choices=list(SUV_TYPES), default='bw', help="SUV type (default bw = body weight; lbm = SUL by James)")
     p.add_argument('--series', metavar='UID', help="PET SeriesInstanceUID when the folder holds several PET series")
     p.add_argument('--ct-series', metavar='UID', help="CT SeriesInstanceUID when the CT folder holds several CT series")
@@ -314,22 +339,53 @@ def convert_args(p:argparse.ArgumentParser):
     b.add_argument('--mapping', metavar='CSV', help="with --batch: where to write the id-to-folder table (outside the cohort; keep it private)")
     b.add_argument('--id-prefix', default='p', metavar='PREFIX', help="with --batch: prefix of the pseudonymous ids (default p: p000, p001, ...)")
     b.add_argument('--workers', type=int, metavar='N', help="with --batch: patients converted in parallel (default: settings)")
+    b.add_argument('--part', metavar='K/N', help="with --batch: only the K-th of N interleaved shares of the patients (cluster "
+                   "array jobs; give each job its own --mapping)")
     p.add_argument('--overwrite', action='store_true', help="replace an existing study (and mapping file)")
 
 def _overrides(args) -> SuvOverrides:
-    return SuvOverrides(weight_kg=args.weight, height_m=args.height, sex=args.sex, dose_bq=args.dose,
+    return check_overrides(SuvOverrides(weight_kg=args.weight, height_m=args.height, sex=args.sex, dose_bq=args.dose,
                         half_life_s=args.half_life, injection_time=args.injection_time,
                         reference_time=args.reference_time, decay_correction=args.decay_correction,
-                        allow_uncorrected=args.allow_uncorrected)
+                        allow_uncorrected=args.allow_uncorrected))
+
+def _organ_args(values, batch_folder:Path|None=None) -> list:
+    "`--organs MAP[:TABLE]` values as [(path, table)]; in batch mode MAP is a folder and the patient's file is taken from it."
+    out = []
+    for v in values or []:
+        path, _, table = v.rpartition(':') if v.rpartition(':')[2] in ORGAN_TABLES or v.endswith('.json') else (v, '', 'total')
+        path = Path(path)
+        if batch_folder is not None:
+            if not path.is_dir(): raise PsmaError(f"with --batch, --organs names a folder of <patient folder>.nii.gz, not {path}")
+            path = path/f"{batch_folder.name}.nii.gz"
+        out.append((path, table))
+    return out
+
+def check_overrides(ov:SuvOverrides) -> SuvOverrides:
+    "Values typed for missing header fields, range-checked; an unambiguous unit slip (height in cm) is corrected and said."
+    import dataclasses
+    if ov.weight_kg is not None and not 20 <= ov.weight_kg <= 350:
+        raise PsmaError(f"--weight {ov.weight_kg:g} kg is not a plausible patient weight (20-350 kg)")
+    if ov.height_m is not None and 100 <= ov.height_m <= 250:
+        log(f"psma convert: --height {ov.height_m:g} taken as centimetres: {ov.height_m / 100:g} m")
+        ov = dataclasses.replace(ov, height_m=ov.height_m / 100)
+    if ov.height_m is not None and not 1.0 <= ov.height_m <= 2.5:
+        raise PsmaError(f"--height {ov.height_m:g} is not a plausible height in metres (1.0-2.5)")
+    if ov.dose_bq is not None and not 1e6 <= ov.dose_bq <= 2e10:
+        raise PsmaError(f"--dose {ov.dose_bq:g} Bq is not a plausible injected activity (1 MBq - 20 GBq; e.g. 185MBq)")
+    if ov.half_life_s is not None and not 60 <= ov.half_life_s <= 1e7:
+        raise PsmaError(f"--half-life {ov.half_life_s:g} s is not a plausible half-life in seconds (Ga-68 4057.7, F-18 6586.2)")
+    return ov
 
 def convert_main(args, settings) -> int:
     "Run `psma convert`."
     if args.batch: return _convert_batch(args, settings)
     if args.mapping: raise PsmaError("--mapping is for --batch only")
+    if args.part: raise PsmaError("--part is for --batch only")
     try:
         rec = convert_study(args.dicom_dir, args.output, series=args.series, suv=args.suv, ov=_overrides(args),
                             ct_dir=args.ct, ct_series=args.ct_series, seg=args.seg, rois=args.roi,
-                            resample_mask=args.resample_mask, overwrite=args.overwrite)
+                            organs=_organ_args(args.organs), resample_mask=args.resample_mask, overwrite=args.overwrite)
     except PsmaError as e:     # messages may quote series descriptions or file names holding the patient's name
         ids = _identifiers(Path(args.dicom_dir)) if Path(args.dicom_dir).is_dir() else []
         typed = [args.dicom_dir, args.output, args.ct, args.seg]     # the user's own arguments are echoed as typed
@@ -347,12 +403,23 @@ def pseudonymous_ids(n:int, seed:int, prefix:str='p') -> list[str]:
     return [f"{prefix}{int(k):0{width}d}" for k in perm]
 
 def _convert_one(job) -> tuple[str, str]:
-    folder, out, case, kw = job
+    folder, out, case, kw, organs = job
+    if (out/'SUV.nii.gz').exists() and (out/'suv.json').exists() and not kw['overwrite']: return case, 'existing'
     try:
-        convert_study(folder, out, auto=True, pseudonymous=True, **kw)
+        convert_study(folder, out, auto=True, pseudonymous=True, organs=_organ_args(organs, folder), **kw)
         return case, 'converted'
-    except (PsmaError, OSError) as e:
-        return case, 'error: ' + _mask_text(str(e), folder, case, keep=[out])
+    except Exception as e:   # one bad patient is reported and skipped; the others go on
+        what = str(e) if isinstance(e, (PsmaError, OSError)) else f"{type(e).__name__}: {e} (unreadable DICOM?)"
+        return case, 'error: ' + _mask_text(what, folder, case, keep=[out])
+
+def _batch_mapping(mapping:Path, table:pd.DataFrame, overwrite:bool):
+    "Resume from an earlier run's mapping when it links the same ids to the same folders; refuse another one."
+    if not mapping.exists() or overwrite: return
+    try: old = pd.read_csv(mapping, dtype=str)
+    except Exception: old = None
+    same = old is not None and {'case', 'folder'} <= set(old.columns) and \
+           set(zip(old.case, old.folder)) <= set(zip(table.case, table.folder))
+    if not same: raise PsmaError(f"{mapping} already exists and maps other ids or folders; pass --overwrite to replace it")
 
 def _convert_batch(args, settings) -> int:
     src, cohort = Path(args.dicom_dir), Path(args.output)
@@ -363,18 +430,22 @@ def _convert_batch(args, settings) -> int:
     mapping = Path(args.mapping)
     if _inside(mapping, cohort): raise PsmaError(f"the mapping {mapping} must not lie inside the cohort {cohort}; keep it apart")
     if _inside(mapping, src) or _inside(cohort, src): raise PsmaError("the output and the mapping must not lie inside the DICOM folder")
-    if mapping.exists() and not args.overwrite: raise PsmaError(f"{mapping} already exists; pass --overwrite to replace it")
     if not src.is_dir(): raise PsmaError(f"{src} is not a folder of patient folders")
     patients = sorted(p for p in src.iterdir() if p.is_dir() and not p.name.startswith('.'))
     if not patients: raise PsmaError(f"{src} holds no patient folders")
-    ids = pseudonymous_ids(len(patients), settings.seed, args.id_prefix)
+    ids = pseudonymous_ids(len(patients), settings.seed, args.id_prefix)   # over all patients: a part keeps their ids
+    mine = take_part(list(zip(patients, ids)), args.part)
+    table = pd.DataFrame({'case': [i for _, i in mine], 'folder': [p.name for p, _ in mine]})
+    _batch_mapping(mapping, table, args.overwrite)
     kw = dict(suv=args.suv, ov=_overrides(args), rois=args.roi, resample_mask=args.resample_mask, overwrite=args.overwrite)
-    jobs = [(p, cohort/i, i, kw) for p, i in zip(patients, ids)]
+    jobs = [(p, cohort/i, i, kw, args.organs) for p, i in mine]
     results = dict(parallel_map(_convert_one, jobs, args.workers or settings.workers, desc='psma convert', unit='patient'))
-    table = pd.DataFrame({'case': ids, 'folder': [p.name for p in patients], 'status': [results[i] for i in ids]})
-    write_csv(table.sort_values('case'), mapping, overwrite=True)
-    failed = sorted(i for i in ids if results[i] != 'converted')
+    write_csv(table.assign(status=[results[i] for i in table.case]).sort_values('case'), mapping, overwrite=True)
+    failed = sorted(i for i in table.case if results[i].startswith('error'))
     for i in failed: print(f"psma convert: {i}: {results[i]}", file=sys.stderr)
-    log(f"psma convert: {len(ids) - len(failed)} of {len(ids)} patients written to {cohort}; id mapping in {mapping}")
-    if failed: raise PsmaError(f"{len(failed)} of {len(ids)} patients could not be converted ({', '.join(failed)}); the others were written")
+    log(f"psma convert: {len(table) - len(failed)} of {len(table)} patients in {cohort} "
+        f"({sum(r == 'existing' for r in results.values())} there already); id mapping in {mapping}")
+    if failed: raise PsmaError(f"{len(failed)} of {len(table)} patients could not be converted ({', '.join(failed)}); the others "
+                               "were written and the mapping too: fix them and run the same command again to resume")
     return 0
+

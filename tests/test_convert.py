@@ -158,15 +158,22 @@ def test_batch(tmp_path):
     bad = by_folder.loc['broken_DOE', 'case']
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 2 and lines[0] == f"psma convert: {bad}: error: PatientWeight (0010,1030) is missing or zero; pass --weight KG", lines
-    assert lines[-1] == f"psma convert: error: 1 of 3 patients could not be converted ({bad}); the others were written"
+    assert lines[-1] == (f"psma convert: error: 1 of 3 patients could not be converted ({bad}); the others were written "
+                         "and the mapping too: fix them and run the same command again to resume")
     assert sorted(p.name for p in cohort.iterdir()) == sorted(set(table.case) - {bad})
     good = cohort/by_folder.loc['DOE_JANE_MRN-8844213', 'case']
     assert sorted(p.name for p in good.iterdir()) == ['CTres.nii.gz', 'SUV.nii.gz', 'suv.json']
     rec = json.loads((good/'suv.json').read_text())
     assert 'series_uid' not in rec and 'injection_time' not in rec and rec['uptake_s'] == 3660.0
     no_identifiers([cohort], r.stdout, r.stderr)
-    # same seed, same ids; a second run refuses to overwrite the mapping
-    one_line_error(psma('convert', src, '-o', tmp_path/'c2', '--batch', '--mapping', mapping), 'already exists; pass --overwrite')
+    # the same command with the missing weight resumes: the two converted patients are kept, the third is converted
+    before = {p: p.stat().st_mtime_ns for p in cohort.rglob('*') if p.is_file()}
+    r = psma('convert', src, '-o', cohort, '--batch', '--mapping', mapping, '--id-prefix', 'c1_', '--weight', '70', '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert sorted(pd.read_csv(mapping).status) == ['converted', 'existing', 'existing']
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())
+    # a mapping that links other ids (another prefix) is refused, not overwritten
+    one_line_error(psma('convert', src, '-o', tmp_path/'c2', '--batch', '--mapping', mapping), 'maps other ids or folders; pass --overwrite')
 
 
 @pytest.fixture(scope='module')
