@@ -244,7 +244,7 @@ def _find_folds(model_dir:Path, folds, checkpoint:str) -> list:
 class Prediction:
     "What a model makes of one case: the lesion mask and, for an organ-aware model, its organ groups, on the SUV grid."
     lesion:sitk.Image             # 0/1
-    organs:sitk.Image|None        # organ-group labels of `14_organs` (None: the model has no organ classes)
+    organs:sitk.Image|None        # organ-group labels of `05_organs` (None: the model has no organ classes)
     stats:dict                    # windows, mirrored windows, seconds
 
 # %% ../nbs/50_predict.ipynb #5e7ae3dc
@@ -473,6 +473,15 @@ def _same_settings(out_dir:Path, record:dict, overwrite:bool):
             raise PsmaError(f"{out_dir} holds predictions made with other settings ({', '.join(diff)}); "
                             "pass --overwrite to predict every case again, or choose another -o folder")
 
+def _recorded_cases(out_dir:Path) -> dict:
+    "Case -> its record (seconds, windows, ...) in the folder's `predict*.json` where it was predicted: a run that finds the cases parts made keeps their numbers."
+    out = {}
+    for f in sorted(out_dir.glob('predict*.json')):
+        try: cases = json.loads(f.read_text()).get('cases') or []
+        except (json.JSONDecodeError, UnicodeDecodeError): continue   # a record cut short: its cases count as unrecorded
+        out.update({c['case']: c for c in cases if c.get('status') == 'predicted'})
+    return out
+
 # %% ../nbs/50_predict.ipynb #f2054de1
 def predict(
     input,                          # study folder, folder of studies, or DICOM folder
@@ -513,7 +522,8 @@ def predict(
     out_dir.mkdir(parents=True, exist_ok=True)
     if mapping: write_csv(pd.DataFrame([dict(case=i.case, folder=str(i.path)) for i in inputs]), mapping, overwrite=True)
     todo = [i for i in inputs if overwrite or not (out_dir/f"{i.case}.nii.gz").exists()]
-    rows = [dict(case=i.case, status='existing', seconds=0.) for i in inputs if i not in todo]
+    done = _recorded_cases(out_dir)   # what earlier runs and parts recorded of the cases already there
+    rows = [{**done.get(i.case, dict(case=i.case, seconds=0.)), 'status': 'existing'} for i in inputs if i not in todo]
     conn = int(s.connectivity)
     if method == 'threshold':
         kw = dict(rule=threshold_rule, threshold=threshold, connectivity=conn)

@@ -32,16 +32,22 @@ def test_dataset_train_predict_evaluate(project):
     assert (fold/'checkpoint_final.pth').exists() and fold.name == 'fold_all'
     assert json.loads((fold/'psma_train.json').read_text())['iterations'] == 6
 
-    r = run_psma('predict', cohort, '-o', project/'pred', '--split', 'test', '--device', 'cpu', '--quiet', cwd=project)
-    assert r.returncode == 0, r.stderr[-2000:]
+    pred = ('predict', cohort, '-o', project/'pred', '--split', 'test', '--device', 'cpu', '--no-tta')   # mirroring: 50_predict
+    r = run_psma(*pred, '--part', '1/2', cwd=project)                # one job of a two-job array
+    assert r.returncode == 0 and '1 case(s) predicted, 0 already there' in r.stderr, r.stderr[-2000:]
+    r = run_psma(*pred, cwd=project)                                 # the rest, and the folder's predict.json
+    assert r.returncode == 0 and '1 case(s) predicted, 1 already there' in r.stderr, r.stderr[-2000:]
+    assert (project/'pred'/'predict.part-1-of-2.json').exists() and (project/'pred'/'predict.json').exists()
     tests = sorted(c for v in split['test_sets'].values() for c in v)
     assert sorted(p.name for p in (project/'pred').glob('*.nii.gz')) == [f'{c}.nii.gz' for c in tests]
     for c in tests:   # exactly the SUV grid
         a, b = sitk.ReadImage(str(cohort/c/'SUV.nii.gz')), sitk.ReadImage(str(project/'pred'/f'{c}.nii.gz'))
         assert (a.GetSize(), a.GetSpacing(), a.GetOrigin()) == (b.GetSize(), b.GetSpacing(), b.GetOrigin())
 
-    r = run_psma('predict', cohort, '-o', project/'pred', '--split', 'test', '--device', 'cpu', cwd=project)
+    r = run_psma(*pred, cwd=project)
     assert r.returncode == 0 and f'0 case(s) predicted, {len(tests)} already there' in r.stderr   # resumable
+    r = run_psma(*pred[:-1], '--tta', 'all', cwd=project)
+    assert r.returncode == 2 and 'other settings (tta)' in r.stderr, r.stderr   # never mixed into the folder
 
     r = run_psma('evaluate', cohort, project/'pred', '-o', project/'eval', '--split', 'test', '--bootstrap', '50',
                  '--quiet', cwd=project)
