@@ -16,11 +16,13 @@ __all__ = ['VERBS', 'verb_functions', 'build_parser', 'main', 'run']
 # %% ../nbs/98_cli.ipynb #ec308a2b
 VERBS = {
     'convert':  ('psma_nb.study',    "convert a DICOM PET(/CT) series to an autoPET-style study folder in SUV"),
-    'phantom':  ('psma_nb.phantom',  "generate a synthetic multi-centre PSMA PET/CT cohort"),
+    'phantom':  ('psma_nb.followup', "generate a synthetic multi-centre PSMA PET/CT cohort (or, with --follow-up, baseline/follow-up pairs)"),
     'dataset':  ('psma_nb.dataset',  "turn study folders into an nnU-Net raw dataset"),
     'train':    ('psma_nb.train',    "plan, preprocess and train nnU-Net (tiny or full preset)"),
     'predict':  ('psma_nb.predict',  "segment lesions with a trained model or the SUV threshold baseline"),
     'evaluate': ('psma_nb.evaluate', "patient-, lesion- and voxel-level metrics and biomarker agreement"),
+    'quantify': ('psma_nb.quantify', "per-patient and per-lesion PSMA biomarkers with sites, MIPs with numbered lesions"),
+    'response': ('psma_nb.response', "RECIP 1.0 response between a baseline and a follow-up scan (registered, lesions matched)"),
     'report':   ('psma_nb.report',   "build the HTML/Markdown report from evaluation folders"),
     'demo':     ('psma_nb.demo',     "reproduce the whole study end to end on synthetic data"),
 }
@@ -54,9 +56,14 @@ def _find_verb(argv) -> str|None:
         return a if a in VERBS else None
     return None
 
+class _Parser(argparse.ArgumentParser):
+    "argparse, with its errors as one line naming the way to the options (instead of the whole usage block)."
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}; `{self.prog} --help` lists the options\n")
+
 def build_parser(argv=()) -> argparse.ArgumentParser:
     "The `psma` argument parser; the options of the verb named in `argv` are loaded from its stage."
-    p = argparse.ArgumentParser(prog='psma', description="psma-nb: whole-body PSMA PET lesion segmentation "
+    p = _Parser(prog='psma', description="psma-nb: whole-body PSMA PET lesion segmentation "
         "with nnU-Net, reproducing Jafari et al. (EJNMMI 2024) on synthetic data or your own.",
         epilog="Run `psma VERB --help` for the options of a verb. Settings: see settings.ini and nbs/00_config.ipynb.")
     p.add_argument('--version', action='version', version=f'psma-nb {__version__}')

@@ -20,18 +20,18 @@ from .organs import GROUP_NAMES, GROUP_SITES, read_organ_names, to_groups
 from .lesions import (label_lesions, lesion_table, lesion_sites, match_lesions, match_columns,
                              check_connectivity, parse_match, SPHERE_1ML_RADIUS_MM)
 from .metrics import (check_inputs, case_metrics, patient_level, lesion_level, voxel_level, site_sensitivity,
-                             volume_level, AUTOPET_CONNECTIVITY)
+                             volume_level, AUTOPET_CONNECTIVITY, surface_metrics, SURFACE_TOLERANCE_MM)
 from .biomarkers import patient_biomarkers, agreement, plot_agreement, AGREEMENT_BIOMARKERS
 
 # %% auto #0
 __all__ = ['CASE_COLUMNS', 'MISSING_POLICIES', 'OUTPUT_FILES', 'evaluate_arrays', 'plot_mip', 'default_organ_sites',
-           'organ_site_map', 'truth_sites', 'read_prediction', 'evaluate_study', 'split_cases', 'find_cases',
-           'read_centres', 'evaluate_cohort', 'group_summary', 'summarise', 'plot_distributions', 'save_figure',
-           'write_evaluation', 'evaluate_args', 'evaluate_main']
+           'organ_site_map', 'truth_sites', 'read_prediction', 'lesion_lps', 'evaluate_study', 'split_cases',
+           'find_cases', 'read_centres', 'evaluate_cohort', 'group_summary', 'summarise', 'plot_distributions',
+           'save_figure', 'write_evaluation', 'evaluate_args', 'evaluate_main']
 
 # %% ../nbs/81_evaluate.ipynb #76655938
-CASE_COLUMNS = ['case', 'centre', 'dice', 'voxel_ppv', 'iou', 'voxel_sensitivity', 'lesion_tp', 'lesion_fp',
-                'lesion_fn', 'lesion_n_split', 'lesion_n_merge', 'fp_volume_ml', 'fn_volume_ml', 'ref_positive',
+CASE_COLUMNS = ['case', 'centre', 'dice', 'voxel_ppv', 'iou', 'voxel_sensitivity', 'surface_dice', 'hd95_mm',
+                'lesion_tp', 'lesion_fp', 'lesion_fn', 'lesion_n_split', 'lesion_n_merge', 'fp_volume_ml', 'fn_volume_ml', 'ref_positive',
                 'pred_positive', 'psma_tv_ref_ml', 'psma_tv_pred_ml', 'tl_psma_ref', 'tl_psma_pred', 'suvmax_ref',
                 'suvmax_pred', 'suvmean_ref', 'suvmean_pred', 'dmax_ref_mm', 'dmax_pred_mm', 'n_lesions_ref',
                 'n_lesions_pred', 'ref_voxels', 'pred_voxels', 'overlap_voxels', 'connectivity', 'match']
@@ -44,13 +44,15 @@ def evaluate_arrays(ref:np.ndarray,          # reference lesion mask (z, y, x)
                     match:str='any',         # overlap rule: 'any', 'iou:T', 'overlap:T'
                     site_maps:list|None=None,  # [(label_map, {label: site}), ...] for lesion sites
                     label:int|None=None,     # score only this label of `pred`
+                    surface_tolerance_mm:float=SURFACE_TOLERANCE_MM,  # tolerance of the normalised surface Dice
                     ) -> tuple[dict, pd.DataFrame]:
-    "All per-scan metrics, biomarkers and the lesion table of one scan: (cases row, lesions rows)."
+    "All per-scan metrics (voxel, surface, lesion), biomarkers and the lesion table of one scan: (cases row, lesions rows)."
     c = check_connectivity(connectivity)
     ref, pred, suv = check_inputs(ref, pred, suv, label=label)
     R, P = label_lesions(ref, c), label_lesions(pred, c)
     m = match_lesions(R, P, match)
     row = case_metrics(ref, pred, spacing, c, match, ref_comps=R, pred_comps=P, matching=m)
+    row.update(surface_metrics(ref, pred, spacing, surface_tolerance_mm))
     tabs = []
     for side, comps in (('ref', R), ('pred', P)):
         t = lesion_table(comps, suv, spacing)
@@ -85,7 +87,7 @@ def plot_mip(suv:np.ndarray,             # SUV (z, y, x)
 
 # %% ../nbs/81_evaluate.ipynb #04afa86e
 def default_organ_sites() -> dict:
-    "Organ group label → lesion site (`14_organs`): bone, prostate, visceral."
+    "Organ group label → lesion site (`05_organs`): bone, prostate, visceral."
     return dict(GROUP_SITES)
 
 def organ_site_map(folder:Path, st, pred_path:Path|None) -> np.ndarray|None:
@@ -118,6 +120,13 @@ def read_prediction(path:Path, suv:sitk.Image, resample:bool=False) -> np.ndarra
     return sitk.GetArrayFromImage(img)
 
 # %% ../nbs/81_evaluate.ipynb #1be0e25b
+def lesion_lps(lesions:pd.DataFrame,   # `lesion_table` rows (centroid_z/y/x_mm: voxel index × spacing)
+               img:sitk.Image,         # the image whose grid the lesions were measured on
+               ) -> np.ndarray:
+    "Lesion centroids in patient coordinates (DICOM LPS, mm), shape (n, 3): x, y, z."
+    zyx = lesions[['centroid_z_mm', 'centroid_y_mm', 'centroid_x_mm']].to_numpy(float) / np.array(img.GetSpacing()[::-1])
+    return np.array([img.TransformContinuousIndexToPhysicalPoint((x, y, z)) for z, y, x in zyx.tolist()]).reshape(-1, 3)
+
 def evaluate_study(folder,                      # study folder with SUV.nii.gz and SEG.nii.gz
                    pred_path,                   # predicted mask <case>.nii.gz, or None for an empty prediction
                    centre:str='unknown',        # centre (group) of the case
@@ -125,7 +134,7 @@ def evaluate_study(folder,                      # study folder with SUV.nii.gz a
                    match:str='any',             # overlap rule
                    label:int|None=None,         # score one label of the prediction
                    resample:bool=False,         # resample an off-grid prediction instead of refusing it
-                   organ_sites:dict|None=None,  # organ group -> site (default: `GROUP_SITES` of 14_organs)
+                   organ_sites:dict|None=None,  # organ group -> site (default: `GROUP_SITES` of 05_organs)
                    ) -> tuple[dict, pd.DataFrame]:
     "Score one study folder against its prediction file: (cases row, lesions rows)."
     folder = Path(folder)
@@ -140,12 +149,8 @@ def evaluate_study(folder,                      # study folder with SUV.nii.gz a
         row, les = evaluate_arrays(ref, pred, suv, st.spacing_zyx, connectivity, match, [m for m in maps if m], label)
     except PsmaError as e:
         raise PsmaError(f"case {folder.name}: {e}") from None
-    # lesion centroids also in patient coordinates (LPS, mm) for viewers
-    if len(les):
-        phys = np.array([st.suv.TransformContinuousIndexToPhysicalPoint(
-            (float(x), float(y), float(z))) for z, y, x in
-            (les[['centroid_z_mm', 'centroid_y_mm', 'centroid_x_mm']].to_numpy(float) / np.array(st.spacing_zyx))])
-        les['lps_x_mm'], les['lps_y_mm'], les['lps_z_mm'] = phys[:, 0], phys[:, 1], phys[:, 2]
+    if len(les):   # lesion centroids also in patient coordinates (LPS, mm) for viewers
+        les['lps_x_mm'], les['lps_y_mm'], les['lps_z_mm'] = lesion_lps(les, st.suv).T
     row = dict(case=st.case, centre=centre, prediction_missing=pred_path is None, **row)
     les.insert(0, 'case', st.case); les.insert(1, 'centre', centre)
     return row, les
@@ -325,6 +330,7 @@ def evaluate_main(args, settings) -> int:
     used = dict(ref_dir=str(Path(args.ref_dir).resolve()), pred_dir=str(Path(args.pred_dir).resolve()),
                 method=method, split=args.split, connectivity=c, match=str(match).strip().lower(), autopet_connectivity=AUTOPET_CONNECTIVITY,
                 suvpeak_sphere_ml=1.0, suvpeak_radius_mm=round(SPHERE_1ML_RADIUS_MM, 4),
+                surface_tolerance_mm=SURFACE_TOLERANCE_MM, surface_metrics='MONAI compute_surface_dice, compute_hausdorff_distance (95th percentile)',
                 voxel_level_scans='with reference lesions', patient_ci='wilson',
                 lesion_ci='patient bootstrap, percentile', n_boot=args.bootstrap, seed=settings.seed, ci_level=0.95,
                 icc_form='ICC(A,1): two-way random, absolute agreement, single rater (pingouin)',

@@ -13,9 +13,9 @@ from .lesions import (Components, Matching, label_lesions, as_binary, match_lesi
                              check_connectivity, parse_match)
 
 # %% auto #0
-__all__ = ['AUTOPET_CONNECTIVITY', 'VOXEL_MEASURES', 'check_suv', 'check_inputs', 'voxel_metrics', 'autopet_volumes',
-           'case_metrics', 'wilson_ci', 'patient_level', 'lesion_level', 'voxel_level', 'site_sensitivity',
-           'volume_level']
+__all__ = ['AUTOPET_CONNECTIVITY', 'SURFACE_TOLERANCE_MM', 'VOXEL_MEASURES', 'check_suv', 'check_inputs', 'voxel_metrics',
+           'autopet_volumes', 'surface_metrics', 'case_metrics', 'wilson_ci', 'patient_level', 'lesion_level',
+           'voxel_level', 'site_sensitivity', 'volume_level']
 
 # %% ../nbs/70_metrics.ipynb #ed92db80
 def check_suv(suv:np.ndarray, name:str='SUV') -> np.ndarray:
@@ -79,6 +79,36 @@ def autopet_volumes(ref,      # reference mask (z, y, x) or `Components`
     r, p = _at(ref, AUTOPET_CONNECTIVITY), _at(pred, AUTOPET_CONNECTIVITY)
     v = voxel_volume_ml(spacing)
     return dict(fp_volume_ml=_untouched_voxels(p, r) * v, fn_volume_ml=_untouched_voxels(r, p) * v)
+
+# %% ../nbs/70_metrics.ipynb #f99efef7
+SURFACE_TOLERANCE_MM = 5.0
+
+def _crop_both(a:np.ndarray, b:np.ndarray, margin:int=2):
+    "`a` and `b` cut to the box holding the foreground of both, plus `margin` voxels."
+    nz = np.argwhere(a | b)
+    lo, hi = np.maximum(nz.min(0) - margin, 0), nz.max(0) + margin + 1
+    sl = tuple(slice(l, h) for l, h in zip(lo, hi))
+    return a[sl], b[sl]
+
+def surface_metrics(ref,                     # reference mask (z, y, x)
+                    pred,                    # predicted mask (z, y, x)
+                    spacing,                 # voxel spacing in mm (z, y, x)
+                    tolerance_mm:float=SURFACE_TOLERANCE_MM,  # NSD tolerance τ
+                    ) -> dict:
+    "Normalised surface Dice at `tolerance_mm` and HD95 (mm) of one scan, by MONAI (NaN where undefined)."
+    r, p = as_binary(ref, 'reference'), as_binary(pred, 'prediction')
+    if not r.any() and not p.any(): return dict(surface_dice=float('nan'), hd95_mm=float('nan'))
+    if not r.any() or not p.any(): return dict(surface_dice=0.0, hd95_mm=float('nan'))
+    import warnings, torch
+    from monai.metrics import compute_surface_dice, compute_hausdorff_distance
+    r, p = _crop_both(r, p)
+    oh = lambda m: torch.from_numpy(np.stack([~m, m]))[None].float()
+    sp = [float(s) for s in spacing]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        nsd = compute_surface_dice(oh(p), oh(r), [float(tolerance_mm)], spacing=sp).item()
+        hd = compute_hausdorff_distance(oh(p), oh(r), percentile=95, spacing=sp).item()
+    return dict(surface_dice=float(nsd), hd95_mm=float(hd))
 
 # %% ../nbs/70_metrics.ipynb #6eb70631
 def case_metrics(ref:np.ndarray,         # reference mask (z, y, x)
@@ -152,13 +182,15 @@ def lesion_level(tp, fp, fn,              # per-case lesion counts
     return out
 
 # %% ../nbs/70_metrics.ipynb #19ca24d6
-VOXEL_MEASURES = {'dice': 'dice', 'ppv': 'voxel_ppv', 'iou': 'iou', 'sensitivity': 'voxel_sensitivity'}
+VOXEL_MEASURES = {'dice': 'dice', 'ppv': 'voxel_ppv', 'iou': 'iou', 'sensitivity': 'voxel_sensitivity',
+                  'surface_dice': 'surface_dice', 'hd95': 'hd95_mm'}
 
 def voxel_level(cases:pd.DataFrame) -> dict:
-    "Mean, SD, median and quartiles of DSC, PPV, IoU, sensitivity over scans with reference lesions."
+    "Mean, SD, median and quartiles of DSC, PPV, IoU, sensitivity, NSD, HD95 over scans with reference lesions (measures present)."
     pos = cases[cases.ref_positive.astype(bool)]
     out = dict(n=int(len(pos)))
     for name, col in VOXEL_MEASURES.items():
+        if col not in pos: continue
         v = pos[col].astype(float).dropna().values
         q = np.quantile(v, [0.25, 0.5, 0.75]) if len(v) else [np.nan] * 3
         out.update({f'{name}_mean': float(v.mean()) if len(v) else np.nan,
