@@ -15,7 +15,7 @@ from . import __version__
 from .config import PsmaError
 from .core import (write_csv, write_json, atomic_path, parallel_map, log, grid_mismatch, check_same_grid,
                           resample_to)
-from .study import find_studies, read_study
+from .study import find_studies, read_study, study_table
 from .organs import GROUP_NAMES, GROUP_SITES, read_organ_names, to_groups
 from .lesions import (label_lesions, lesion_table, lesion_sites, match_lesions, match_columns,
                              check_connectivity, parse_match, SPHERE_1ML_RADIUS_MM)
@@ -135,9 +135,11 @@ def evaluate_study(folder,                      # study folder with SUV.nii.gz a
                    label:int|None=None,         # score one label of the prediction
                    resample:bool=False,         # resample an off-grid prediction instead of refusing it
                    organ_sites:dict|None=None,  # organ group -> site (default: `GROUP_SITES` of 05_organs)
+                   case:str|None=None,          # case id (default: the folder name; `study_table` ids for a nested tree)
                    ) -> tuple[dict, pd.DataFrame]:
     "Score one study folder against its prediction file: (cases row, lesions rows)."
     folder = Path(folder)
+    case = case or folder.name
     try:
         st = read_study(folder, ct=False, require_seg=True)
         suv = sitk.GetArrayFromImage(st.suv)
@@ -148,11 +150,11 @@ def evaluate_study(folder,                      # study folder with SUV.nii.gz a
         if groups is not None: maps.append((groups, default_organ_sites() if organ_sites is None else organ_sites))
         row, les = evaluate_arrays(ref, pred, suv, st.spacing_zyx, connectivity, match, [m for m in maps if m], label)
     except PsmaError as e:
-        raise PsmaError(f"case {folder.name}: {e}") from None
+        raise PsmaError(f"case {case}: {e}") from None
     if len(les):   # lesion centroids also in patient coordinates (LPS, mm) for viewers
         les['lps_x_mm'], les['lps_y_mm'], les['lps_z_mm'] = lesion_lps(les, st.suv).T
-    row = dict(case=st.case, centre=centre, prediction_missing=pred_path is None, **row)
-    les.insert(0, 'case', st.case); les.insert(1, 'centre', centre)
+    row = dict(case=case, centre=centre, prediction_missing=pred_path is None, **row)
+    les.insert(0, 'case', case); les.insert(1, 'centre', centre)
     return row, les
 
 # %% ../nbs/81_evaluate.ipynb #f4a8b725
@@ -167,18 +169,17 @@ def split_cases(ref_dir, split:str) -> set:
     return set(t.case[t.split == split])
 
 def find_cases(ref_dir, pred_dir, split:str|None=None) -> tuple[list, list, list]:
-    "Pair study folders with predictions: ([(case, folder, pred path)], missing cases, extra predictions)."
+    "Pair study folders with predictions by case id: ([(case, folder, pred path)], missing cases, extra predictions)."
     ref_dir, pred_dir = Path(ref_dir), Path(pred_dir)
     if not pred_dir.is_dir(): raise PsmaError(f"{pred_dir} is not a folder of predictions (<case>.nii.gz)")
-    studies = find_studies(ref_dir)
-    if split is not None:
-        keep = split_cases(ref_dir, split)
-        studies = [f for f in studies if f.name in keep]
+    table = study_table(ref_dir)   # the case ids `psma predict` gives the same folders (13_study)
+    if split is not None: table = table[table.case.isin(split_cases(ref_dir, split))]
+    studies = list(zip(table.case, table.path))
     if not studies: raise PsmaError(f"{ref_dir} holds no study folders (<case>/SUV.nii.gz)"
                                     + (f" of split {split!r}" if split else ''))
     preds = {p.name[:-len('.nii.gz')]: p for p in pred_dir.glob('*.nii.gz')
              if not p.name.startswith('.') and not p.name.endswith('_organs.nii.gz')}   # organ maps are not predictions
-    pairs = [(f.name, f, preds.get(f.name)) for f in studies]
+    pairs = [(c, f, preds.get(c)) for c, f in studies]
     missing = [c for c, _, p in pairs if p is None]
     extra = sorted(set(preds) - {c for c, _, _ in pairs})
     return pairs, missing, extra
@@ -194,7 +195,7 @@ def read_centres(ref_dir) -> dict:
 # %% ../nbs/81_evaluate.ipynb #ee10f7ac
 def _one(item, **kw):
     case, folder, pred, centre = item
-    return evaluate_study(folder, pred, centre, **kw)
+    return evaluate_study(folder, pred, centre, case=case, **kw)
 
 def evaluate_cohort(ref_dir, pred_dir,
                     connectivity:int=26, match:str='any', label:int|None=None, resample:bool=False,
