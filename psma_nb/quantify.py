@@ -14,7 +14,7 @@ import SimpleITK as sitk
 from . import __version__
 from .config import PsmaError
 from .core import write_csv, write_json, parallel_map, log
-from .study import find_studies, read_study
+from .study import read_study, study_table
 from .organs import GROUP_NAMES, GROUP_SITES
 from .lesions import (Components, label_lesions, lesion_table, lesion_sites, as_binary, check_connectivity,
                              SPHERE_1ML_RADIUS_MM)
@@ -99,9 +99,11 @@ def quantify_study(folder,                  # study folder (SUV.nii.gz; SEG.nii.
                    connectivity:int=26,     # lesion connectivity
                    label:int|None=None,     # take this label of a multi-label mask
                    resample:bool=False,     # resample an off-grid mask (nearest neighbour) instead of refusing it
+                   case:str|None=None,      # case id (default: the folder name; `study_table` ids for a nested tree)
                    ) -> tuple[dict, pd.DataFrame, dict]:
     "Biomarkers of one study: (patients row, lesions rows, {suv, mask, comps, spacing, sites_from, pelvis_top})."
     folder, c = Path(folder), check_connectivity(connectivity)
+    case = case or folder.name
     try:
         st = read_study(folder, ct=False, require_seg=mask_path is None)
         suv = check_suv(sitk.GetArrayFromImage(st.suv))
@@ -113,13 +115,13 @@ def quantify_study(folder,                  # study folder (SUV.nii.gz; SEG.nii.
         truth, groups = truth_sites(folder, st.suv), organ_site_map(folder, st, mask_path)
         top = None if groups is None else pelvis_top_z(groups, _slice_z(st.suv), st.spacing_zyx)
         les['site'] = quantify_sites(comps, lps[:, 2], truth, groups, top)
-    except PsmaError as e: raise PsmaError(f"case {folder.name}: {e}") from None
-    les['case'] = st.case
+    except PsmaError as e: raise PsmaError(f"case {case}: {e}") from None
+    les['case'] = case
     les['centroid_lps_x_mm'], les['centroid_lps_y_mm'], les['centroid_lps_z_mm'] = lps.T
     sources = [n for n, m in (('truth', truth), ('organ groups', groups)) if m is not None]
     info = dict(suv=suv, mask=mask, comps=comps, spacing=st.spacing_zyx, pelvis_top_lps_z_mm=top,
                 sites_from=' + '.join(sources) or 'none (sites unknown)')
-    return _patient_row(st.case, les), les[LESION_COLUMNS], info
+    return _patient_row(case, les), les[LESION_COLUMNS], info
 
 # %% ../nbs/82_quantify.ipynb #2af533ca
 def plot_lesions(suv:np.ndarray,          # SUV (z, y, x)
@@ -143,7 +145,7 @@ SITE_RULE = ("truth (phantom TRUTH.nii.gz + lesions.csv) > organ groups (bone, p
 
 def _one(item, mips=None, **kw):
     case, folder, mask = item
-    row, les, info = quantify_study(folder, mask, **kw)
+    row, les, info = quantify_study(folder, mask, case=case, **kw)
     if mips is not None:
         import matplotlib; matplotlib.use('Agg')
         import matplotlib.pyplot as plt
@@ -160,15 +162,16 @@ def quantify_cohort(studies,                  # a study folder or a folder of st
                     mips=None,                # folder for <case>.png MIPs, or None for none
                     ) -> tuple[pd.DataFrame, pd.DataFrame, list]:
     "Quantify every study: (patients table, lesions table, per-case records)."
-    folders = find_studies(studies)
+    table = study_table(studies)   # the case ids `psma predict` gives the same folders (13_study)
+    folders = dict(zip(table.case, table.path))
     if not folders: raise PsmaError(f"{studies} holds no study folders (<case>/SUV.nii.gz)")
     if masks is not None:
         if not Path(masks).is_dir(): raise PsmaError(f"{masks} is not a folder of masks (<case>.nii.gz)")
-        paths = {f.name: Path(masks)/f'{f.name}.nii.gz' for f in folders}
+        paths = {c: Path(masks)/f'{c}.nii.gz' for c in folders}
         miss = [c for c, p in paths.items() if not p.is_file()]
         if miss: raise PsmaError(f"{len(miss)} studies have no mask in {masks}: {', '.join(miss[:5])}{' ...' if len(miss) > 5 else ''}; "
                                  "predict them, or leave MASKS out to use each study's SEG.nii.gz")
-    items = [(f.name, f, None if masks is None else paths[f.name]) for f in folders]
+    items = [(c, f, None if masks is None else paths[c]) for c, f in folders.items()]
     res = parallel_map(functools.partial(_one, mips=mips, connectivity=connectivity, label=label, resample=resample),
                        items, workers, desc='quantify')
     lesions = pd.concat([l for _, l, _ in res], ignore_index=True) if res else pd.DataFrame(columns=LESION_COLUMNS)

@@ -14,7 +14,7 @@ import SimpleITK as sitk
 from . import __version__
 from .config import PsmaError
 from .core import write_csv, write_json, write_text, atomic_path, parallel_map, log
-from .study import find_studies, read_study
+from .study import read_study, study_table
 from .lesions import label_lesions, dominant_label, check_connectivity
 from .evaluate import plot_mip, save_figure
 from .followup import recip_category, tv_change_pct, RECIP_SOURCE, RECIP_CATEGORIES, RECIP_PR_PCT, RECIP_PD_PCT
@@ -143,10 +143,10 @@ def match_timepoints(base:pd.DataFrame,     # baseline lesions (`quantify_study`
     return out
 
 # %% ../nbs/83_response.ipynb #c7ed7e46
-def _masks(folder:Path, masks) -> Path|None:
+def _masks(case:str, masks) -> Path|None:
     if masks is None: return None
-    p = Path(masks)/f'{Path(folder).name}.nii.gz'
-    if not p.is_file(): raise PsmaError(f"{p} does not exist; predict {Path(folder).name} first, or leave --masks out to use SEG.nii.gz")
+    p = Path(masks)/f'{case}.nii.gz'
+    if not p.is_file(): raise PsmaError(f"{p} does not exist; predict {case} first, or leave --masks out to use SEG.nii.gz")
     return p
 
 def _modality(b, f, register_on:str) -> str:
@@ -172,29 +172,31 @@ def response_pair(baseline,                 # baseline study folder
                   register_on:str='auto',   # 'auto' (CT when both have one), 'ct', 'pet', or 'none' (scanner coordinates as they are)
                   tol_mm:float=TOLERANCE_MM, connectivity:int=26, seed:int=0,
                   figure:bool=True, overwrite:bool=False,
+                  cases:tuple|None=None,    # (baseline, follow-up) case ids (default: the folder names; `study_table` ids in a nested tree)
                   ) -> tuple[dict, pd.DataFrame]:
     "RECIP 1.0 response of one baseline/follow-up pair: (response record, lesion table)."
     bdir, fdir = Path(baseline), Path(followup)
+    bcase, fcase = cases or (bdir.name, fdir.name)
     out = None if out_dir is None else Path(out_dir)
     if out is not None and not overwrite and (out/'response.json').exists():
         raise PsmaError(f"{out} already holds response.json; pass --overwrite or choose another -o folder")
     b, f = read_study(bdir, seg=False, organs=False), read_study(fdir, seg=False, organs=False)
-    brow, bl, binfo = quantify_study(bdir, _masks(bdir, masks), connectivity)
-    frow, fl, finfo = quantify_study(fdir, _masks(fdir, masks), connectivity)
+    brow, bl, binfo = quantify_study(bdir, _masks(bcase, masks), connectivity, case=bcase)
+    frow, fl, finfo = quantify_study(fdir, _masks(fcase, masks), connectivity, case=fcase)
     mod = _modality(b, f, register_on)
     if mod == 'none': tf, rec, q = sitk.AffineTransform(3), dict(modality='none'), None
     else:
         get = (lambda s: s.ct) if mod == 'ct' else (lambda s: s.suv)
         tf, rec = register(get(b), get(f), mod, seed)
         q = registration_quality(get(b), get(f), tf, mod)
-        check_registration(q, f'follow-up {fdir.name}')
+        check_registration(q, f'follow-up {fcase}')
     m = match_timepoints(bl, fl, tf, overlapping(binfo['comps'], finfo['comps'], b.suv, f.suv, tf), tol_mm)
     table = _pair_table(m, bl, fl)
     new = int((table.status == 'new').sum())
     tb, tfv = brow['psma_tv_ml'], frow['psma_tv_ml']
     res = dict(category=recip_category(tb, tfv, new), tv_baseline_ml=tb, tv_followup_ml=tfv, tv_change_pct=tv_change_pct(tb, tfv),
                new_lesions=new, **{f'n_{s}': int((table.status == s).sum()) for s in ('matched', 'disappeared', 'split', 'merged')},
-               lesions_baseline=brow['n_lesions'], lesions_followup=frow['n_lesions'], baseline=bdir.name, followup=fdir.name,
+               lesions_baseline=brow['n_lesions'], lesions_followup=frow['n_lesions'], baseline=bcase, followup=fcase,
                masks=str(Path(masks).resolve()) if masks else "each study's SEG.nii.gz", tolerance_mm=tol_mm,
                connectivity=connectivity, registration=dict(**rec, quality=q), rule=RECIP_SOURCE, version=__version__)
     if out is not None: _write_pair(out, res, table, tf, (b, f, binfo, finfo) if figure else None, overwrite)
@@ -244,8 +246,8 @@ def cohens_kappa(truth, measured) -> float:
 
 # %% ../nbs/83_response.ipynb #5fbb847c
 def _pair_job(item, **kw):
-    patient, bdir, fdir, out = item
-    try: res, _ = response_pair(bdir, fdir, out, **kw)
+    patient, bcase, fcase, bdir, fdir, out = item
+    try: res, _ = response_pair(bdir, fdir, out, cases=(bcase, fcase), **kw)
     except PsmaError as e: raise PsmaError(f"patient {patient}: {e}") from None
     return dict(patient=patient, baseline=res['baseline'], followup=res['followup'], category=res['category'],
                 tv_baseline_ml=res['tv_baseline_ml'], tv_followup_ml=res['tv_followup_ml'], tv_change_pct=res['tv_change_pct'],
@@ -254,16 +256,17 @@ def _pair_job(item, **kw):
                 registration_ncc=(res['registration'].get('quality') or {}).get('ncc', np.nan))
 
 def read_pairs(cohort, pairs_csv) -> tuple[list, pd.DataFrame]:
-    "([(patient, baseline folder, follow-up folder)], pairs table) of a pairs.csv, the folders found under `cohort`."
+    "([(patient, baseline case, follow-up case, baseline folder, follow-up folder)], pairs table) of a pairs.csv; cases are `study_table` ids under `cohort`."
     p = Path(pairs_csv)
     if not p.is_file(): raise PsmaError(f"{p} does not exist; give a pairs.csv with the columns patient, baseline, followup")
     t = pd.read_csv(p, dtype=str)
     if not {'patient', 'baseline', 'followup'} <= set(t.columns):
-        raise PsmaError(f"{p} needs the columns patient, baseline and followup (study folder names)")
-    studies = {f.name: f for f in find_studies(cohort)}
+        raise PsmaError(f"{p} needs the columns patient, baseline and followup (case ids: the study folder names of a flat cohort)")
+    st = study_table(cohort)   # the case ids `psma predict` gives the same folders (13_study)
+    studies = dict(zip(st.case, st.path))
     miss = sorted({c for c in [*t.baseline, *t.followup] if c not in studies})
     if miss: raise PsmaError(f"{len(miss)} studies of {p.name} are not in {cohort}: {', '.join(miss[:5])}")
-    return [(r.patient, studies[r.baseline], studies[r.followup]) for r in t.itertuples()], t
+    return [(r.patient, r.baseline, r.followup, studies[r.baseline], studies[r.followup]) for r in t.itertuples()], t
 
 # %% ../nbs/83_response.ipynb #8e865671
 def response_cohort(cohort, pairs_csv, out_dir, masks=None, register_on:str='auto', tol_mm:float=TOLERANCE_MM,
@@ -276,7 +279,7 @@ def response_cohort(cohort, pairs_csv, out_dir, masks=None, register_on:str='aut
     items, pairs = read_pairs(cohort, pairs_csv)
     rows = parallel_map(functools.partial(_pair_job, masks=masks, register_on=register_on, tol_mm=tol_mm, connectivity=connectivity,
                                           seed=seed, figure=figures, overwrite=overwrite),
-                        [(pt, b, f, out/pt) for pt, b, f in items], workers, desc='response', unit='pair')
+                        [(pt, bc, fc, b, f, out/pt) for pt, bc, fc, b, f in items], workers, desc='response', unit='pair')
     resp = pd.DataFrame(rows)
     summary = dict(n_pairs=len(resp), categories={c: int((resp.category == c).sum()) for c in (*RECIP_CATEGORIES, 'NE')},
                    masks=str(Path(masks).resolve()) if masks else "each study's SEG.nii.gz", register_on=register_on,
