@@ -5,7 +5,8 @@ with the same conventions everywhere: one-line errors and exit status 2, `--debu
 
 # %% ../nbs/98_cli.ipynb #1f48be8f
 from __future__ import annotations
-import argparse, contextlib, importlib, io, os, sys, traceback
+import argparse, contextlib, errno, importlib, io, os, re, sys, traceback
+from pathlib import Path
 from . import __version__
 from .config import PsmaError, SETTING_KEYS, load_settings
 from .core import set_quiet
@@ -81,6 +82,43 @@ def build_parser(argv=()) -> argparse.ArgumentParser:
 
 # %% ../nbs/98_cli.ipynb #c015cb57
 _USER_OS_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, NotADirectoryError, IsADirectoryError)
+_USER_ERRNOS = {errno.EROFS: "the file system is read-only; choose a folder you can write",
+                errno.ENOSPC: "the disk is full; free space or choose another folder",
+                errno.EDQUOT: "the disk quota is used up; free space or choose another folder",
+                errno.EACCES: "permission denied; choose a folder you can write, or fix its permissions",
+                errno.EPERM: "operation not permitted; choose a folder you can write, or fix its permissions",
+                errno.ENOENT: "it does not exist; check the path",
+                errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+                errno.EISDIR: "it is a folder, not a file; choose another path",
+                errno.EEXIST: "it exists already; choose another path (or pass --overwrite where the verb has it)",
+                errno.ENAMETOOLONG: "the name is too long; choose a shorter path"}
+_PARTIAL = re.compile(r'\.(.+)\.[0-9a-f]{8}\.partial(\.nii\.gz|\.tar\.gz|\.[^./]+)?$')
+
+def _os_message(e:OSError) -> str:
+    "One line for a file-system error: the user's path (never an internal temporary name) and the way out."
+    f = e.filename
+    if f is not None:
+        p = Path(os.fsdecode(f))
+        m = _PARTIAL.fullmatch(p.name)
+        f = p.with_name(m.group(1) + (m.group(2) or '')) if m else p
+    hint = _USER_ERRNOS.get(e.errno, e.strerror or str(e))
+    return f"{f}: {hint}" if f is not None else hint
+
+def _is_user_os_error(e:BaseException) -> bool:
+    return isinstance(e, _USER_OS_ERRORS) or (isinstance(e, OSError) and e.errno in _USER_ERRNOS)
+
+def _close_bars():
+    "End every open progress bar on its own line, so that an error is not printed on a bar's line."
+    from tqdm import tqdm
+    for bar in list(getattr(tqdm, '_instances', [])):
+        with contextlib.suppress(Exception): bar.close()
+
+def _not_utf8(argv) -> str|None:
+    "The first argument that is not valid UTF-8 (a path the libraries underneath cannot open), or None."
+    for a in argv:
+        try: a.encode('utf-8')
+        except UnicodeEncodeError: return a
+    return None
 
 def main(argv=None) -> int:
     "Run the `psma` command line; returns the exit status."
@@ -88,12 +126,16 @@ def main(argv=None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not args.verb:
-        parser.print_help(sys.stderr)
+        print(f"psma: error: name a verb ({', '.join(VERBS)}); `psma --help` lists them", file=sys.stderr)
         return 2
     name = f"psma {args.verb}"
     set_quiet(args.quiet)
     if args.quiet: os.environ['PSMA_QUIET'] = '1'
     try:
+        bad = _not_utf8(argv)
+        if bad is not None:
+            raise PsmaError(f"{bad.encode('utf-8', 'surrogateescape')!r} is not valid UTF-8; "
+                            "rename the file or folder (the image libraries cannot open such paths)")
         overrides = {k: v for k, v in vars(args).items() if k in SETTING_KEYS}
         settings = load_settings(args.settings, overrides)
         fns = verb_functions(args.verb)
@@ -102,15 +144,18 @@ def main(argv=None) -> int:
         rc = fns[1](args, settings)
         return int(rc or 0)
     except KeyboardInterrupt:
+        _close_bars()
         print(f"{name}: interrupted", file=sys.stderr)
         return 130
-    except (PsmaError, *_USER_OS_ERRORS) as e:
-        if args.debug: traceback.print_exc()
-        msg = ' '.join(str(e).split()) if isinstance(e, PsmaError) else f"{e.strerror or e}: {e.filename}"
-        print(f"{name}: error: {msg}", file=sys.stderr)
-        return 2
     except Exception as e:
+        _close_bars()
         if args.debug: traceback.print_exc()
+        if isinstance(e, PsmaError):
+            print(f"{name}: error: {' '.join(str(e).split())}", file=sys.stderr)
+            return 2
+        if _is_user_os_error(e):
+            print(f"{name}: error: {' '.join(_os_message(e).split())}", file=sys.stderr)
+            return 2
         msg = ' '.join(str(e).split())
         print(f"{name}: internal error: {type(e).__name__}: {msg} (a bug in psma-nb; "
               "rerun with --debug for the traceback and please report it)", file=sys.stderr)

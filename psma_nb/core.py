@@ -16,8 +16,9 @@ from tqdm.auto import tqdm
 from .config import PsmaError
 
 # %% auto #0
-__all__ = ['atomic_path', 'write_image', 'write_json', 'write_text', 'write_csv', 'read_image', 'set_quiet', 'is_quiet',
-           'progress', 'log', 'parallel_map', 'parse_part', 'part', 'grid_mismatch', 'check_same_grid', 'resample_to']
+__all__ = ['atomic_path', 'check_out_dir', 'write_image', 'write_json', 'write_text', 'write_csv', 'read_image', 'read_table',
+           'set_quiet', 'is_quiet', 'progress', 'log', 'parallel_map', 'parse_part', 'part', 'grid_mismatch',
+           'check_same_grid', 'resample_to']
 
 # %% ../nbs/01_core.ipynb #32a07e24
 def _ext(name:str) -> str:
@@ -39,6 +40,18 @@ def atomic_path(dest, overwrite:bool=True):
         os.replace(tmp, dest)
     finally:
         if tmp.exists(): tmp.unlink()
+
+# %% ../nbs/01_core.ipynb #19bd1924
+def check_out_dir(path, option:str='-o') -> Path:
+    "`path` as a Path if it is, or can be made, a folder this process may write; else a one-line `PsmaError`."
+    p = Path(path)
+    if p.exists() and not p.is_dir(): raise PsmaError(f"{p} is a file, not a folder; choose a folder with {option}")
+    a = p
+    while not a.exists() and a != a.parent: a = a.parent
+    if not a.is_dir(): raise PsmaError(f"{p} lies below {a}, which is a file, not a folder; choose another {option}")
+    if not os.access(a, os.W_OK | os.X_OK):
+        raise PsmaError(f"{a} cannot be written (permission denied or read-only); choose a folder you can write with {option}")
+    return p
 
 # %% ../nbs/01_core.ipynb #35977cb1
 def write_image(img:sitk.Image, path, overwrite:bool=True, compress:bool=True) -> Path:
@@ -104,6 +117,25 @@ def read_image(path, what:str='image', ndim:int|None=3) -> sitk.Image:
     if img.GetNumberOfComponentsPerPixel() != 1:
         raise PsmaError(f"{p} has {img.GetNumberOfComponentsPerPixel()} values per voxel; a {what} has one")
     return img
+
+# %% ../nbs/01_core.ipynb #8b048d7a
+def read_table(path,                # CSV file
+               columns:Sequence=(), # columns it must have
+               what:str='table',    # what it is, for the error ("the cohort table")
+               **kwargs,            # passed to `pandas.read_csv`
+              ):
+    "A CSV file as a DataFrame; unreadable, malformed or lacking `columns` is a one-line `PsmaError`."
+    import pandas as pd
+    p = Path(path)
+    if not p.is_file(): raise PsmaError(f"{what} {p} does not exist")
+    need = f"; it needs the columns {', '.join(columns)}" if columns else ''
+    try: t = pd.read_csv(p, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        msg = ' '.join(str(e).split()) or type(e).__name__
+        raise PsmaError(f"{p} is not a readable CSV {what} ({msg[:100]}){need}") from None
+    missing = [c for c in columns if c not in t.columns]
+    if missing: raise PsmaError(f"{p} lacks the column(s) {', '.join(missing)}{need}")
+    return t
 
 # %% ../nbs/01_core.ipynb #9ef85dba
 _quiet = [False]

@@ -6,7 +6,7 @@ manual-vs-automatic agreement — written as `cases.csv`, `lesions.csv`, `summar
 
 # %% ../nbs/81_evaluate.ipynb #49df1b8a
 from __future__ import annotations
-import argparse, functools, json
+import argparse, contextlib, functools, json
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ import SimpleITK as sitk
 from . import __version__
 from .config import PsmaError
 from .core import (write_csv, write_json, atomic_path, parallel_map, log, grid_mismatch, check_same_grid,
-                          resample_to)
+                          resample_to, read_image, read_table, check_out_dir)
 from .study import find_studies, read_study, study_table
 from .organs import GROUP_NAMES, GROUP_SITES, read_organ_names, to_groups
 from .lesions import (label_lesions, lesion_table, lesion_sites, match_lesions, match_columns,
@@ -25,9 +25,9 @@ from .biomarkers import patient_biomarkers, agreement, plot_agreement, AGREEMENT
 
 # %% auto #0
 __all__ = ['CASE_COLUMNS', 'MISSING_POLICIES', 'OUTPUT_FILES', 'evaluate_arrays', 'plot_mip', 'default_organ_sites',
-           'organ_site_map', 'truth_sites', 'read_prediction', 'lesion_lps', 'evaluate_study', 'split_cases',
-           'find_cases', 'read_centres', 'evaluate_cohort', 'group_summary', 'summarise', 'plot_distributions',
-           'save_figure', 'write_evaluation', 'evaluate_args', 'evaluate_main']
+           'organ_site_map', 'truth_sites', 'check_labels', 'read_prediction', 'lesion_lps', 'evaluate_study',
+           'split_cases', 'find_cases', 'read_centres', 'evaluate_cohort', 'group_summary', 'summarise',
+           'seeded_jitter', 'plot_distributions', 'save_figure', 'write_evaluation', 'evaluate_args', 'evaluate_main']
 
 # %% ../nbs/81_evaluate.ipynb #76655938
 CASE_COLUMNS = ['case', 'centre', 'dice', 'voxel_ppv', 'iou', 'voxel_sensitivity', 'surface_dice', 'hd95_mm',
@@ -102,22 +102,33 @@ def truth_sites(folder:Path, suv:sitk.Image):
     "(label map, {label: site}) of a phantom study's truth lesions (`TRUTH.nii.gz`, `lesions.csv`), or None."
     t, csv = Path(folder)/'TRUTH.nii.gz', Path(folder)/'lesions.csv'
     if not (t.is_file() and csv.is_file()): return None
-    tab = pd.read_csv(csv)
-    if not {'lesion_id', 'site'} <= set(tab.columns):
-        raise PsmaError(f"{csv} needs the columns lesion_id and site to give lesion sites")
-    img = sitk.ReadImage(str(t))
+    tab = read_table(csv, ['lesion_id', 'site'], 'lesion table (to give lesion sites)')
+    img = read_image(t, 'truth label map')
     check_same_grid(suv, img, 'SUV', str(t), hint='rewrite it on the SUV grid')
     return sitk.GetArrayFromImage(img), dict(zip(tab.lesion_id.astype(int), tab.site.astype(str)))
 
+def check_labels(a:np.ndarray, name:str) -> np.ndarray:
+    "`a` if it can be a label map (finite whole numbers, none negative); a one-line `PsmaError` naming `name` otherwise."
+    if a.dtype == bool: return a
+    if a.dtype.kind not in 'uif': raise PsmaError(f"{name} holds {a.dtype} values; a mask holds whole-number labels")
+    if a.dtype.kind == 'f':
+        if not np.isfinite(a).all(): raise PsmaError(f"{name} holds NaN or infinite values; a mask holds labels 0, 1, ...")
+        frac = a[a != np.round(a)]
+        if frac.size: raise PsmaError(f"{name} holds values that are not whole numbers (e.g. {frac.flat[0]:g}); "
+                                      "a mask holds labels 0, 1, ... (threshold a probability map first)")
+    if a.dtype.kind != 'u' and a.size and a.min() < 0:
+        raise PsmaError(f"{name} holds negative values (down to {a.min():g}); a mask holds labels 0, 1, ...")
+    return a
+
 def read_prediction(path:Path, suv:sitk.Image, resample:bool=False) -> np.ndarray:
-    "The prediction array on the SUV grid (error, or nearest-neighbour resampling, when it is off the grid)."
-    try: img = sitk.ReadImage(str(path))
-    except RuntimeError: raise PsmaError(f"{path} cannot be read as an image; it should be nnU-Net's <case>.nii.gz") from None
+    "The prediction array on the SUV grid: read whole (`read_image`), 3-D, labels 0, 1, ...; off the grid: error, or nearest-neighbour resampling."
+    path = Path(path)
+    img = read_image(path, 'prediction')
     if grid_mismatch(suv, img):
         if resample: img = resample_to(img, suv, label=True)
         else: check_same_grid(suv, img, 'reference SUV', f'prediction {path.name}',
                                hint='pass --resample to resample it onto the reference grid (nearest neighbour)')
-    return sitk.GetArrayFromImage(img)
+    return check_labels(sitk.GetArrayFromImage(img), f'prediction {path}')
 
 # %% ../nbs/81_evaluate.ipynb #1be0e25b
 def lesion_lps(lesions:pd.DataFrame,   # `lesion_table` rows (centroid_z/y/x_mm: voxel index × spacing)
@@ -164,8 +175,9 @@ def split_cases(ref_dir, split:str) -> set:
     "Cases of REF_DIR whose `split` in `cohort.csv` is `split` ('train' or 'test')."
     p = Path(ref_dir)/'cohort.csv'
     if not p.is_file(): raise PsmaError(f"--split {split} needs {p} (with the columns case and split)")
-    t = pd.read_csv(p, dtype=str)
-    if not {'case', 'split'} <= set(t.columns): raise PsmaError(f"{p} needs the columns case and split for --split")
+    t = read_table(p, ['case', 'split'], 'cohort table (for --split)', dtype=str)
+    bad = sorted(set(t.split.dropna()) - {'train', 'test'})
+    if bad: raise PsmaError(f"{p}: split must be 'train' or 'test', found {', '.join(bad[:5])}")
     return set(t.case[t.split == split])
 
 def find_cases(ref_dir, pred_dir, split:str|None=None) -> tuple[list, list, list]:
@@ -188,8 +200,7 @@ def read_centres(ref_dir) -> dict:
     "case -> centre from `cohort.csv` in REF_DIR ({} when absent)."
     p = Path(ref_dir)/'cohort.csv'
     if not p.is_file(): return {}
-    t = pd.read_csv(p, dtype=str)
-    if not {'case', 'centre'} <= set(t.columns): raise PsmaError(f"{p} needs the columns case and centre")
+    t = read_table(p, ['case', 'centre'], 'cohort table', dtype=str)
     return dict(zip(t.case, t.centre))
 
 # %% ../nbs/81_evaluate.ipynb #ee10f7ac
@@ -205,6 +216,7 @@ def evaluate_cohort(ref_dir, pred_dir,
                     ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     "Score every case of REF_DIR against PRED_DIR: (cases table, lesions table, {missing, extra})."
     c = check_connectivity(connectivity); parse_match(match)
+    if label is not None and label < 1: raise PsmaError(f"--label {label}: a lesion label is 1 or more (0 is background)")
     if missing not in MISSING_POLICIES: raise PsmaError(f"missing={missing!r} is not one of {', '.join(MISSING_POLICIES)}")
     pairs, miss, extra = find_cases(ref_dir, pred_dir, split)
     if miss and missing == 'error':
@@ -218,6 +230,9 @@ def evaluate_cohort(ref_dir, pred_dir,
     res = parallel_map(functools.partial(_one, connectivity=c, match=match, label=label, resample=resample,
                                          organ_sites=organ_sites), items, workers, desc='evaluate')
     cases = pd.DataFrame([r for r, _ in res])
+    if label is not None and not cases.pred_voxels.any():
+        raise PsmaError(f"no prediction in {pred_dir} holds label {label} (--label); give a label the predictions use "
+                        "(psma predict writes lesions as 1)")
     cases = cases[CASE_COLUMNS + [k for k in cases.columns if k not in CASE_COLUMNS]]
     lesions = pd.concat([l for _, l in res], ignore_index=True)
     return cases, lesions, dict(missing_predictions=miss if missing != 'empty' else [],
@@ -248,6 +263,14 @@ def summarise(cases:pd.DataFrame, lesions:pd.DataFrame, settings:dict|None=None,
     return out
 
 # %% ../nbs/81_evaluate.ipynb #6954e329
+@contextlib.contextmanager
+def seeded_jitter(seed:int=0):
+    "Seed numpy's global generator for a block (seaborn's strip-plot jitter draws from it) and restore it after: same data, same PNG."
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try: yield
+    finally: np.random.set_state(state)
+
 def plot_distributions(cases:pd.DataFrame, dpi:int=80):
     "Per-centre box plots of DSC, PPV, IoU, sensitivity (positive scans) and FPV, FNV (all scans)."
     import matplotlib.pyplot as plt, seaborn as sns
@@ -260,7 +283,7 @@ def plot_distributions(cases:pd.DataFrame, dpi:int=80):
         d = d.assign(centre=d.centre.astype(str))[['centre', c]].dropna()
         if len(d):
             sns.boxplot(data=d, x='centre', y=c, order=order, ax=ax, color='0.85', fliersize=0)
-            sns.stripplot(data=d, x='centre', y=c, order=order, ax=ax, size=3, color='C0')
+            with seeded_jitter(): sns.stripplot(data=d, x='centre', y=c, order=order, ax=ax, size=3, color='C0')
         ax.set(xlabel='', ylabel='', title=lab); ax.tick_params(axis='x', rotation=45)
     fig.tight_layout()
     return fig
@@ -321,7 +344,8 @@ def evaluate_main(args, settings) -> int:
     c, match = check_connectivity(settings.connectivity), args.match
     parse_match(match)
     if args.bootstrap < 0: raise PsmaError(f"--bootstrap {args.bootstrap} must be 0 or more")
-    out = Path(args.out_dir)
+    if args.label is not None and args.label < 1: raise PsmaError(f"--label {args.label}: a lesion label is 1 or more (0 is background)")
+    out = check_out_dir(args.out_dir)   # before any work: an unusable -o is found now, not after every case
     if not args.overwrite and any((out/f).exists() for f in OUTPUT_FILES):
         raise PsmaError(f"{out} already holds evaluation files; pass --overwrite or choose another -o folder")
     cases, lesions, info = evaluate_cohort(args.ref_dir, args.pred_dir, c, match, args.label, args.resample,

@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 from . import __version__
 from .config import PsmaError
-from .core import write_csv, write_text, log
+from .core import write_csv, write_text, log, read_table, check_out_dir
 from .study import find_studies, read_study
 from .biomarkers import plot_agreement, AGREEMENT_BIOMARKERS
-from .evaluate import plot_mip, read_prediction
+from .evaluate import plot_mip, read_prediction, seeded_jitter
 
 # %% auto #0
-__all__ = ['PUBLISHED', 'ANCHORS', 'SITE_CLASS', 'DASH', 'PATIENT_METRICS', 'LESION_METRICS', 'VOXEL_METRICS',
+__all__ = ['PUBLISHED', 'ANCHORS', 'SITE_CLASS', 'DASH', 'CASES_NEEDED', 'PATIENT_METRICS', 'LESION_METRICS', 'VOXEL_METRICS',
            'REPORT_BIOMARKERS', 'NOT_IN_EVAL', 'PATIENT_WHY', 'LESION_WHY', 'BIOMARKER_LABEL', 'AGREE_WHY',
            'VOLUME_ROWS', 'VERSION_PACKAGES', 'RUN_KEYS', 'RUN_CAPTIONS', 'REPORT_SECTIONS', 'REPORT_FILES', 'Notes',
            'fmt_pct', 'fmt_ci', 'fmt_num', 'Table', 'fmt_published', 'Evaluation', 'safe_name', 'parse_eval_arg',
@@ -33,7 +33,7 @@ __all__ = ['PUBLISHED', 'ANCHORS', 'SITE_CLASS', 'DASH', 'PATIENT_METRICS', 'LES
            'volume_table', 'anchors_table', 'scans_table', 'labelled_cases', 'plot_per_scan', 'plot_biomarkers',
            'gallery_cases', 'plot_gallery', 'versions', 'find_run_info', 'read_run_info', 'flatten', 'prediction_info',
            'run_stages', 'run_tables', 'Figure', 'figure_png', 'html_table', 'md_table', 'html_figure', 'md_figure',
-           'build_blocks', 'render', 'check_report', 'make_report', 'report_args', 'report_main']
+           'build_blocks', 'render', 'check_report', 'built_line', 'make_report', 'report_args', 'report_main']
 
 # %% ../nbs/90_report.ipynb #fa07c6ab
 PUBLISHED = dict(
@@ -136,6 +136,7 @@ class Evaluation:
     def groups(self) -> list: return list(self.summary.get('groups') or [])
 
 _NAME = re.compile(r'[A-Za-z0-9_.-]+')
+CASES_NEEDED = ('case', 'centre', 'ref_positive', 'dice', 'fp_volume_ml', 'fn_volume_ml')   # the columns of cases.csv the report uses
 
 def safe_name(name:str) -> str:
     "A method name usable as a file name (other characters become '_')."
@@ -165,7 +166,7 @@ def read_evaluation(folder, name:str|None=None) -> Evaluation:
         raise PsmaError(f"{p} is not a psma evaluate summary (no per-group tables); rerun psma evaluate")
     method = (summary.get('settings') or {}).get('method')
     name = name or (method if method and method != 'unknown' else safe_name(folder.resolve().name))
-    cases = pd.read_csv(folder/'cases.csv') if (folder/'cases.csv').is_file() else None
+    cases = read_table(folder/'cases.csv', CASES_NEEDED, 'psma evaluate case table') if (folder/'cases.csv').is_file() else None
     return Evaluation(name, folder, summary, cases)
 
 def read_evaluations(eval_dirs) -> list[Evaluation]:
@@ -193,7 +194,7 @@ def centre_label(centre:str) -> str:
 def _train_centres(ref_dir) -> set|None:
     p = Path(ref_dir)/'cohort.csv' if ref_dir else None
     if p is None or not p.is_file(): return None
-    t = pd.read_csv(p, dtype=str)
+    t = read_table(p, what='cohort table', dtype=str)
     if not {'centre', 'split'} <= set(t.columns): return None
     return set(t.centre[t.split == 'train'])
 
@@ -471,8 +472,8 @@ def plot_per_scan(evals:list[Evaluation], ts:pd.DataFrame, dpi:int=80):
         x = x[['test set', 'method', c]].dropna()
         if len(x):
             sns.boxplot(data=x, x='test set', y=c, hue='method', order=order, ax=ax, fliersize=0, legend=i == 0)
-            sns.stripplot(data=x, x='test set', y=c, hue='method', order=order, ax=ax, dodge=True, size=3,
-                          palette=dict.fromkeys(d.method.unique(), '0.2'), legend=False)
+            with seeded_jitter(): sns.stripplot(data=x, x='test set', y=c, hue='method', order=order, ax=ax, dodge=True, size=3,
+                                                       palette=dict.fromkeys(d.method.unique(), '0.2'), legend=False)
         ax.set(xlabel='', ylabel='', title=title); ax.tick_params(axis='x', rotation=20, labelsize=8)
     fig.tight_layout()
     return fig
@@ -911,6 +912,15 @@ def _publish(tmp:Path, out:Path):
         os.replace(src, dst)
         if old is not None: shutil.rmtree(old) if old.is_dir() else old.unlink()
 
+def built_line(n_evals:int, environ=None) -> str:
+    "The report's colophon: no clock time (same inputs, same bytes) unless `SOURCE_DATE_EPOCH` gives one (reproducible-builds convention)."
+    e = os.environ if environ is None else environ
+    when = ''
+    if str(e.get('SOURCE_DATE_EPOCH', '')).isdigit():
+        when = ' on ' + datetime.fromtimestamp(int(e['SOURCE_DATE_EPOCH']), timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+    return (f"Report built{when} by psma-nb {__version__} (Python {platform.python_version()}) "
+            f"from {n_evals} evaluation folder(s).")
+
 def make_report(eval_dirs,                   # `psma evaluate` folders: paths, 'NAME=DIR' strings or {name: folder}
                 out_dir,                     # REPORT_DIR: report.html, report.md, figures/, tables/
                 run_info=None,               # run.json path or dict (default: run.json found above the evaluation folders)
@@ -919,7 +929,7 @@ def make_report(eval_dirs,                   # `psma evaluate` folders: paths, '
                 gallery:bool=True,           # draw the MIP gallery (reads the images)
                 ) -> Path:
     "Build the HTML and Markdown report (with figures and CSV tables) from evaluation folders; returns `out_dir`."
-    out = Path(out_dir)
+    out = check_out_dir(out_dir)
     there = [f for f in REPORT_FILES if (out/f).exists()]
     if there and not overwrite:
         raise PsmaError(f"{out} already holds a report ({', '.join(there)}); pass --overwrite or choose another -o folder")
@@ -928,8 +938,7 @@ def make_report(eval_dirs,                   # `psma evaluate` folders: paths, '
     run_path = Path(run_info) if run_info is not None and not isinstance(run_info, dict) else (
         None if isinstance(run_info, dict) else find_run_info(folders))
     run = read_run_info(run_info if run_info is not None else run_path)
-    built = (f"Report built {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by psma-nb {__version__} "
-             f"(Python {platform.python_version()}) from {len(evals)} evaluation folder(s).")
+    built = built_line(len(evals))
     blocks, csv = build_blocks(evals, run, run_path, gallery)
     html, md, figs = render(blocks, title, built)
     out.parent.mkdir(parents=True, exist_ok=True)
