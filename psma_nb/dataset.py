@@ -126,6 +126,7 @@ def make_dataset(
     pet_norm:str=DEFAULT_PET_NORM,# PET intensity handling: 'ct', 'zscore' or 'none'
     n_folds:int=5,                # cross-validation folds, grouped by patient
     organs:bool|None=None,        # organ groups as further labels (None: where every training study has ORGANS.nii.gz)
+    overwrite:bool=False,         # rebuild a dataset made with other channels, PET handling or labels
 ) -> Path:
     "Write nnU-Net's raw dataset for the training cases of `cohort_dir`; returns the dataset folder."
     s = settings or load_settings()
@@ -140,6 +141,21 @@ def make_dataset(
                         "make them with psma convert --organs, or pass --no-organs")
     organs = not lacking if organs is None else bool(organs)
     folder = _dataset_folder(Path(s.nnunet_raw), s.dataset_id, s.dataset_name)
+    fresh = not (folder/MARKER).exists()
+    if not fresh:   # a dataset knows the settings that made it: other settings rebuild it only when asked
+        old = json.loads((folder/MARKER).read_text())
+        now = dict(channels=channels, pet_norm=pet_norm, organs=organs)
+        diff = [f"{k} {old.get(k)!r} (now {v!r})" for k, v in now.items() if old.get(k) != v]
+        if diff and not overwrite:
+            raise PsmaError(f"{folder} was made with {', '.join(diff)}; pass --overwrite to rebuild it, "
+                            "or choose another --id or --name")
+    try: return _fill_dataset(folder, cohort, train, channels, pet_norm, organs, names, n_folds, s, cohort_dir)
+    except BaseException:   # a first build that fails leaves nothing (its rerun starts afresh, never "not made by psma-nb")
+        if fresh: shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+def _fill_dataset(folder, cohort, train, channels, pet_norm, organs, names, n_folds, s, cohort_dir) -> Path:
+    "Copy the training cases into `folder` and write dataset.json, the marker and the folds (only what changed)."
     (folder/'imagesTr').mkdir(parents=True, exist_ok=True); (folder/'labelsTr').mkdir(exist_ok=True)
     files = {'SUV.nii.gz': '_0000'} | ({'CTres.nii.gz': '_0001'} if channels == 'pet+ct' else {})
     wanted, changed = set(), 0
@@ -189,9 +205,12 @@ def dataset_args(p):
     p.add_argument('--organs', action=argparse.BooleanOptionalAction, default=None,
                    help="organ groups as further labels for the organ-aware model (default: when every training study "
                         "has ORGANS.nii.gz); --no-organs: lesions only")
+    p.add_argument('--overwrite', action='store_true',
+                   help="rebuild a dataset made with other --channels, --pet-norm or labels (default: refuse)")
 
 def dataset_main(args, settings):
     "Run `psma dataset`."
+    if args.folds < 2: raise PsmaError(f"--folds {args.folds}: cross-validation needs 2 folds or more")
     folder = make_dataset(args.cohort_dir or settings.data_dir, settings, args.channels, args.pet_norm, args.folds,
-                          args.organs)
+                          args.organs, args.overwrite)
     print(folder)

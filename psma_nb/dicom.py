@@ -188,12 +188,23 @@ def _pixel_reader(h0:Dataset):
     if ts in _FAST and bits in (8, 16, 32) and (not signed or int(h0.get('BitsStored', bits)) == bits) \
        and int(h0.get('SamplesPerPixel', 1)) == 1:
         dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
+        need = rows * cols * dtype.itemsize
         def read(h):
-            v = h.get_item(_T['PixelData']).value
-            if not isinstance(v, bytes): v = h.PixelData          # deferred (large) pixel data
+            try:
+                v = h.get_item(_T['PixelData']).value
+                if not isinstance(v, bytes): v = h.PixelData          # deferred (large) pixel data
+            except (OSError, EOFError, ValueError, AttributeError, KeyError) as e: v = None
+            if v is None or len(v) < need:   # a slice cut short is an error, never a slice of zeros or garbage
+                got = 'no' if v is None else f'{len(v)} of {need}'
+                raise PsmaError(f"{getattr(h, 'filename', 'a slice')} is truncated ({got} pixel bytes); copy the series again")
             return np.frombuffer(v, dtype=dtype, count=rows * cols).reshape(rows, cols)
         return read
-    return lambda h: h.pixel_array
+    def decode(h):
+        try: return h.pixel_array
+        except Exception as e:
+            raise PsmaError(f"the pixels of {getattr(h, 'filename', 'a slice')} cannot be decoded ({' '.join(str(e).split())[:100]}); "
+                            "copy the series again, or export it uncompressed") from None
+    return decode
 
 def _num(h:Dataset, tag:str, default:float) -> float:
     v = _raw(h, _T.get(tag, tag))

@@ -67,7 +67,9 @@ def _is_binary(mask:np.ndarray) -> bool:
 def as_binary(mask:np.ndarray, name:str='mask', label:int|None=None) -> np.ndarray:
     "`mask` as a boolean array; `label` selects one label of a label map, otherwise values must be 0/1."
     mask = np.asarray(mask)
-    if label is not None: return mask == label
+    if label is not None:
+        if int(label) != label or label < 1: raise PsmaError(f"--label {label}: a lesion label is a whole number, 1 or more (0 is background)")
+        return mask == label
     if mask.dtype == bool: return mask
     if mask.dtype.kind == 'f' and not np.isfinite(mask).all():
         raise PsmaError(f"{name} holds NaN or infinite values; a mask must hold 0 and 1")
