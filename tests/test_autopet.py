@@ -17,7 +17,7 @@ TREE = [('PSMA_0a1b2c3d4e', FIRST), ('PSMA_0a1b2c3d4e', SECOND), ('PSMA_5f6a7b8c
         ('PSMA_5f6a7b8c9d', SECOND), ('PSMA_e0f1a2b3c4', FIRST), ('PSMA_d5e6f7a8b9', '03-14-2015-NA-PET-CT-61203')]
 TEST_PATIENT = 'PSMA_5f6a7b8c9d'            # both of its studies are the test split: no patient on both sides
 LEAKS = re.compile(r'\d\d-\d\d-20\d\d|Ganzkoerper|PET-CT|PSMA_[0-9a-f]{10}')
-SLAB, SIDE = 60, 96                         # the test's scans: a 60-slice slab of the phantom's body, 96 x 96 in plane
+SLAB, SIDE = 48, 84                         # the test's scans: a 48-slice slab of the phantom's body, 84 x 84 in plane (4 windows)
 
 
 def small_study(src:Path, dest:Path):
