@@ -327,13 +327,16 @@ def __call__(self:NnunetModel, images:dict) -> Prediction:
 
 # %% ../nbs/50_predict.ipynb #19f91d26
 def _threshold_job(job):
+    "(seconds, None) for a case predicted, (None, error) for a case whose input is bad (it is skipped, the rest go on)."
     inp, out_file, kw = job
     t = time.time()
-    img = load_input(inp, organs=True)
-    mask = threshold_predict(img, **kw)
+    try:
+        img = load_input(inp, organs=True)
+        mask = threshold_predict(img, **kw)
+    except PsmaError as e: return None, ' '.join(str(e).split())
     m = sitk.GetImageFromArray(mask); m.CopyInformation(img['suv'])
     write_image(m, out_file)
-    return time.time() - t
+    return time.time() - t, None
 
 ORGAN_FILTERS = ('auto', 'study', 'model', 'off')
 
@@ -377,7 +380,9 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
     check = _model_organs_usable(model, todo, organ_filter, s, conn)
     for i in progress(todo, 'nnU-Net', unit='case'):
         t = time.time()
-        img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter in ('auto', 'study'))
+        try: img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter in ('auto', 'study'))
+        except PsmaError as e:   # a bad case is reported and skipped; the others are predicted
+            rows.append(dict(case=i.case, status='failed', seconds=0., error=' '.join(str(e).split()))); continue
         pred = model(img)
         groups, source = _filter_map(organ_filter, img, pred, None if i.dicom else read_organ_names(i.path), check.get('usable', False))
         arr = postprocess(sitk.GetArrayFromImage(pred.lesion), sitk.GetArrayFromImage(img['suv']),
@@ -527,8 +532,9 @@ def predict(
     conn = int(s.connectivity)
     if method == 'threshold':
         kw = dict(rule=threshold_rule, threshold=threshold, connectivity=conn)
-        secs = parallel_map(_threshold_job, [(i, out_dir/f"{i.case}.nii.gz", kw) for i in todo], s.workers, 'threshold')
-        rows += [dict(case=i.case, status='predicted', seconds=round(t, 2)) for i, t in zip(todo, secs)]
+        res = parallel_map(_threshold_job, [(i, out_dir/f"{i.case}.nii.gz", kw) for i in todo], s.workers, 'threshold')
+        rows += [dict(case=i.case, status='predicted', seconds=round(t, 2)) if err is None else
+                 dict(case=i.case, status='failed', seconds=0., error=err) for i, (t, err) in zip(todo, res)]
         record = dict(method='threshold', rule=threshold_rule, threshold=threshold, min_volume_ml=THRESHOLD_MIN_ML,
                       organs_excluded='physiological-uptake organ groups of ORGANS.nii.gz when present',
                       organ_margin_mm=ORGAN_MARGIN_MM, connectivity=conn)
@@ -538,6 +544,7 @@ def predict(
     if dicom_seg:
         from psma_nb.masks import write_seg_dicom
         for i in inputs:
+            if not (out_dir/f"{i.case}.nii.gz").is_file(): continue   # a case that failed
             m = sitk.ReadImage(str(out_dir/f"{i.case}.nii.gz"))
             write_seg_dicom(m, i.path, out_dir/f"{i.case}_seg.dcm", label='PSMA-avid lesion',
                             series=i.series, algorithm=f"psma-nb {method}", overwrite=True)
@@ -547,6 +554,11 @@ def predict(
                     cases=table.to_dict('records')), out_dir/name)
     log(f"{method}: {int((table.status == 'predicted').sum())} case(s) predicted, "
         f"{int((table.status == 'existing').sum())} already there -> {out_dir}")
+    failed = table[table.status == 'failed']
+    if len(failed):   # every good case is written and recorded; the bad ones are named, and a rerun does only them
+        raise PsmaError(f"{len(failed)} of {len(table)} case(s) failed and were skipped ({failed.case.iloc[0]}: "
+                        f"{failed.error.iloc[0]}); the others are in {out_dir}: fix the input and run again to predict "
+                        f"only what is missing")
     return table
 
 # %% ../nbs/50_predict.ipynb #5a42ad2a
