@@ -174,6 +174,15 @@ def _seed_everything(seed:int):
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
 
 # %% ../nbs/41_train.ipynb #c5e90219
+def _check_gpus(s:Settings, configuration:str, plans:str, gpus:int):
+    "nnU-Net's DDP splits the plans' batch over the GPUs: refuse more GPUs than batch samples or than CUDA devices, in one line."
+    pf = Path(s.nnunet_preprocessed)/s.dataset/f"{plans}.json"
+    batch = json.loads(pf.read_text())['configurations'][configuration]['batch_size']
+    if gpus > batch: raise PsmaError(f"--gpus {gpus} is more than the batch size {batch} of {configuration} in {pf.name}: nnU-Net's DDP "
+                                     f"splits the batch over the GPUs; use --gpus {batch} or raise batch_size in the plans (data/README.md)")
+    import torch
+    if torch.cuda.device_count() < gpus: raise PsmaError(f"--gpus {gpus}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+
 def train(
     settings:Settings|None=None,  # study settings (dataset, folders, seed, workers, preset, fold, device)
     preset:str|None=None,         # 'tiny' or 'full' (default: settings.preset)
@@ -191,6 +200,7 @@ def train(
     preset, fold, device = preset or s.preset, str(fold or s.fold), resolve_device(device or s.device)
     if preset not in PRESETS: raise PsmaError(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
     if preset == 'tiny' and planner != 'default': raise PsmaError("the tiny preset uses nnU-Net's default planner; drop --planner")
+    if gpus < 1: raise PsmaError(f"--gpus must be at least 1, not {gpus}")
     if gpus > 1 and device != 'cuda': raise PsmaError("--gpus > 1 needs --device cuda")
     p, trainer = PRESETS[preset], PRESETS[preset].trainer_for(organs)
     out = model_dir(s, preset, planner, organs)/f"fold_{fold}"
@@ -202,6 +212,7 @@ def train(
         sf = Path(s.nnunet_preprocessed)/s.dataset/'splits_final.json'
         n = len(json.loads(sf.read_text())) if sf.exists() else 0
         if int(fold) >= n: raise PsmaError(f"fold {fold} does not exist: {sf} has {n} fold(s); use --fold all")
+    if gpus > 1: _check_gpus(s, p.configuration, PLANNERS[planner][1], gpus)
     import torch
     from nnunetv2.run.run_training import run_training
     env = {}   # set only while nnU-Net trains, so nothing leaks into later planning or prediction
