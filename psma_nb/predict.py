@@ -549,6 +549,9 @@ def predict(
             write_seg_dicom(m, i.path, out_dir/f"{i.case}_seg.dcm", label='PSMA-avid lesion',
                             series=i.series, algorithm=f"psma-nb {method}", overwrite=True)
     table = pd.DataFrame(rows).sort_values('case').reset_index(drop=True)
+    if (table.status == 'failed').all():   # nothing to record: the output folder is left as it was
+        raise PsmaError(f"{table.case.iloc[0]}: {table.error.iloc[0]}" if len(table) == 1 else
+                        f"all {len(table)} case(s) failed ({table.case.iloc[0]}: {table.error.iloc[0]})")
     name = 'predict.json' if part is None else 'predict.part-{}-of-{}.json'.format(*parse_part(part))
     write_json(dict(record, asked=asked, input=str(Path(input).resolve()), split=split, part=part,
                     cases=table.to_dict('records')), out_dir/name)
