@@ -19,7 +19,7 @@ import pandas as pd
 from . import __version__
 from .config import PsmaError
 from .core import write_csv, write_text, log, read_table, check_out_dir
-from .study import find_studies, read_study
+from .study import read_study, study_table
 from .biomarkers import plot_agreement, AGREEMENT_BIOMARKERS
 from .evaluate import plot_mip, read_prediction, seeded_jitter
 
@@ -505,7 +505,10 @@ def gallery_cases(cases:pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=['test set', 'case', 'dice', 'which'])
 
 def _study_folders(ref_dir) -> dict:
-    return {f.name: f for f in find_studies(ref_dir)} if ref_dir and Path(ref_dir).is_dir() else {}
+    "case id -> study folder, by the ids `psma predict` and `psma evaluate` give them (`study_table`: nested trees too)."
+    if not ref_dir or not Path(ref_dir).is_dir(): return {}
+    t = study_table(ref_dir)
+    return dict(zip(t.case, t.path))
 
 def plot_gallery(e:Evaluation, ts:pd.DataFrame, dpi:int=80, vmax:float=10.):
     "Coronal MIPs of the gallery scans of one method, one row per test set; (figure or None, why not)."

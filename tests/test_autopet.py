@@ -33,10 +33,10 @@ def small_study(src:Path, dest:Path):
 
 
 def leaks(folder:Path) -> list[str]:
-    "File names under `folder`, and lines of its CSV/JSON files, that carry a date, description or patient folder."
+    "File names under `folder`, and lines of its CSV/JSON/Markdown/HTML files, that carry a date, description or patient folder."
     out = [str(p) for p in folder.rglob('*') if LEAKS.search(p.name)]
     for p in folder.rglob('*'):
-        if p.suffix in ('.csv', '.json'):
+        if p.suffix in ('.csv', '.json', '.md', '.html'):
             out += [f"{p.name}: {l.strip()}" for l in p.read_text().splitlines() if LEAKS.search(l)]
     return out
 
@@ -114,5 +114,10 @@ def test_dataset_train_predict_evaluate(tree):
     s = json.loads((proj/'eval'/'summary.json').read_text())
     assert s['all']['n_cases'] == 2 and not s['missing_predictions'] and not s['extra_predictions']
 
-    for folder in (ds, proj/'work'/'nnUNet_preprocessed', pred, proj/'eval'):   # the mapping files are the key
+    r = run_psma('report', proj/'eval', '-o', proj/'report', '--quiet', cwd=proj)   # its gallery finds the nested studies
+    assert r.returncode == 0, r.stderr[-2000:]
+    html = (proj/'report'/'report.html').read_text()
+    assert 'no gallery' not in html and 'data:image/png;base64,' in html
+
+    for folder in (ds, proj/'work'/'nnUNet_preprocessed', pred, proj/'eval', proj/'report'):   # the mapping files are the key
         assert not leaks(folder), leaks(folder)
