@@ -104,8 +104,16 @@ def _check_whole(p:Path):
         need = int(h.get_data_offset()) + int(np.prod(h.get_data_shape())) * h.get_data_dtype().itemsize
         if p.stat().st_size < need: raise PsmaError(f"{p} is truncated ({p.stat().st_size} of {need} bytes); copy or write it again")
 
+def _nonfinite_in_file(p:Path) -> int:
+    "Non-finite voxels stored in a float NIfTI file (ITK's NIfTI reader silently turns them into 0, so nibabel counts them)."
+    if not p.name.endswith(('.nii', '.nii.gz')): return 0
+    import nibabel as nib
+    img = nib.load(str(p))
+    if not np.issubdtype(img.get_data_dtype(), np.floating): return 0
+    return int(np.count_nonzero(~np.isfinite(np.asarray(img.dataobj))))
+
 def read_image(path, what:str='image', ndim:int|None=3) -> sitk.Image:
-    "Read an image file whole (`what` names it in errors): truncated, corrupt or not `ndim`-D is a one-line `PsmaError`."
+    "Read an image file whole (`what` names it in errors): truncated, corrupt, not `ndim`-D or holding NaN is a one-line `PsmaError`."
     p = Path(path)
     if not p.is_file(): raise PsmaError(f"{what} {p} does not exist")
     _check_whole(p)
@@ -116,6 +124,9 @@ def read_image(path, what:str='image', ndim:int|None=3) -> sitk.Image:
         raise PsmaError(f"{p} is a {img.GetDimension()}-D image; a {what} must be {ndim}-D")
     if img.GetNumberOfComponentsPerPixel() != 1:
         raise PsmaError(f"{p} has {img.GetNumberOfComponentsPerPixel()} values per voxel; a {what} has one")
+    bad = _nonfinite_in_file(p)
+    if bad: raise PsmaError(f"{p} holds {bad} non-finite (NaN or infinite) values, which ITK would read as 0; fix the file "
+                            "(for SUV: convert it again with psma convert)")
     return img
 
 # %% ../nbs/01_core.ipynb #8b048d7a

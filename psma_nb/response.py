@@ -13,7 +13,7 @@ import pandas as pd
 import SimpleITK as sitk
 from . import __version__
 from .config import PsmaError
-from .core import write_csv, write_json, write_text, atomic_path, parallel_map, log
+from .core import write_csv, write_json, write_text, atomic_path, parallel_map, log, read_table
 from .study import read_study, study_table
 from .lesions import label_lesions, dominant_label, check_connectivity
 from .evaluate import plot_mip, save_figure
@@ -259,9 +259,7 @@ def read_pairs(cohort, pairs_csv) -> tuple[list, pd.DataFrame]:
     "([(patient, baseline case, follow-up case, baseline folder, follow-up folder)], pairs table) of a pairs.csv; cases are `study_table` ids under `cohort`."
     p = Path(pairs_csv)
     if not p.is_file(): raise PsmaError(f"{p} does not exist; give a pairs.csv with the columns patient, baseline, followup")
-    t = pd.read_csv(p, dtype=str)
-    if not {'patient', 'baseline', 'followup'} <= set(t.columns):
-        raise PsmaError(f"{p} needs the columns patient, baseline and followup (case ids: the study folder names of a flat cohort)")
+    t = read_table(p, ('patient', 'baseline', 'followup'), 'the pairs table', dtype=str)   # case ids: the study folder names of a flat cohort
     st = study_table(cohort)   # the case ids `psma predict` gives the same folders (13_study)
     studies = dict(zip(st.case, st.path))
     miss = sorted({c for c in [*t.baseline, *t.followup] if c not in studies})
@@ -350,7 +348,7 @@ def response_args(p:argparse.ArgumentParser):
 def response_main(args, settings) -> int:
     "Run `psma response`."
     import matplotlib; matplotlib.use('Agg')
-    if args.tolerance <= 0: raise PsmaError(f"--tolerance {args.tolerance} must be a positive distance in mm")
+    if not math.isfinite(args.tolerance) or args.tolerance <= 0: raise PsmaError(f"--tolerance {args.tolerance} must be a positive distance in mm")
     kw = dict(masks=args.masks, register_on=args.register_on, tol_mm=args.tolerance,
               connectivity=check_connectivity(settings.connectivity), seed=settings.seed, overwrite=args.overwrite)
     if args.pairs:

@@ -107,21 +107,13 @@ class Study:
 def _read(path:Path) -> sitk.Image:
     return read_image(path, Path(path).name)   # whole, 3-D, one value per voxel (01_core)
 
-def _nonfinite_in_file(path:Path) -> int:
-    "Non-finite voxels stored in a float NIfTI file (ITK's NIfTI reader silently turns them into 0)."
-    if not str(path).endswith(('.nii', '.nii.gz')): return 0
-    import nibabel as nib
-    img = nib.load(str(path))
-    if not np.issubdtype(img.get_data_dtype(), np.floating): return 0
-    return int(np.count_nonzero(~np.isfinite(np.asarray(img.dataobj))))
-
 def _check_suv(img:sitk.Image, path:Path) -> sitk.Image:
     if img.GetNumberOfComponentsPerPixel() != 1 or img.GetDimension() != 3:
         raise PsmaError(f"{path} must be a 3-D scalar image, not {img.GetDimension()}-D with "
                         f"{img.GetNumberOfComponentsPerPixel()} components")
     img = sitk.Cast(img, sitk.sitkFloat32)
     a = sitk.GetArrayViewFromImage(img)
-    bad = int(a.size - np.isfinite(a).sum()) or _nonfinite_in_file(path)
+    bad = int(a.size - np.isfinite(a).sum())   # what the file stored as NaN, read_image refused already (01_core)
     if bad: raise PsmaError(f"{path} holds {bad} non-finite (NaN or infinite) SUV values; reconvert it "
                             "(psma convert) or fix the file")
     return img

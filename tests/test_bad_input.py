@@ -383,9 +383,6 @@ def check_clean(rc, err, before_tmp, after_tmp, verb):
 
 
 KNOWN = {   # bad inputs still handled wrongly, in notebooks outside this change (see tests/README.md)
-    'response/tolerance nan': "83_response: `args.tolerance <= 0` lets NaN through (exit 0)",
-    'response/pairs garbage': "83_response: read_pairs reads pairs.csv with pd.read_csv (internal error); use core.read_table",
-    'evaluate/prediction NaN': "01_core read_image: SimpleITK reads the NaN voxels of a float NIfTI as 0 (nibabel reads NaN)",
 }
 
 @pytest.mark.parametrize('case', [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN[c], strict=True)) if c in KNOWN else c
