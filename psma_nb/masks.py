@@ -173,6 +173,17 @@ def _pet_stack(pet_dir, series=None):
     hs, geo = sort_slices(s.headers)
     return s, hs, geo
 
+def _fix_clock(seg, src, dim_uid:str):
+    "Same inputs, same bytes: highdicom stamps the clock time and a random dimension-organisation UID; use the source series' date and time and a UID derived from it instead."
+    day = getattr(src, 'SeriesDate', '') or getattr(src, 'StudyDate', '') or '19700101'
+    time_ = getattr(src, 'SeriesTime', '') or getattr(src, 'StudyTime', '') or '000000'
+    seg.ContentDate = seg.InstanceCreationDate = day
+    seg.ContentTime = seg.InstanceCreationTime = time_
+    for item in getattr(seg, 'ContributingEquipmentSequence', []):
+        if 'ContributionDateTime' in item: item.ContributionDateTime = f"{day}{str(time_).split('.')[0]}"
+    for item in [*getattr(seg, 'DimensionOrganizationSequence', []), *getattr(seg, 'DimensionIndexSequence', [])]:
+        if 'DimensionOrganizationUID' in item: item.DimensionOrganizationUID = dim_uid
+
 def write_seg_dicom(mask:sitk.Image,        # 0/1 mask on the PET grid
                     pet_dir,                # folder of the PET series it belongs to
                     out_path,               # SEG file to write
@@ -207,6 +218,7 @@ def write_seg_dicom(mask:sitk.Image,        # 0/1 mask on the PET grid
         sop_instance_uid=_uid(uid_seed, s.uid, 'seg'), instance_number=1, manufacturer='psma-nb',
         manufacturer_model_name='psma-nb', software_versions=__version__, device_serial_number='0',
         series_description=f'{label} (psma-nb)', omit_empty_frames=bool(arr.any()))
+    _fix_clock(seg, hs[0], _uid(uid_seed, s.uid, 'seg-dimensions'))
     with atomic_path(out_path, overwrite) as tmp: seg.save_as(tmp)
     return Path(out_path)
 

@@ -13,7 +13,7 @@ import pandas as pd
 import SimpleITK as sitk
 from scipy import ndimage as ndi
 from .config import PsmaError
-from .core import write_image, write_csv, write_json, parallel_map
+from .core import write_image, write_csv, write_json, parallel_map, log
 from .organs import ORGAN_LABELS, ORGAN_GROUPS
 
 # %% auto #0
@@ -1035,24 +1035,43 @@ def write_case(pc:PhantomCase, folder, overwrite:bool=True) -> Path:
                     profile=CENTRES[pc.centre]), folder/'phantom.json', overwrite)
     return folder
 
+_PARTIAL = '.partial-'                 # a case folder being written; renamed to the case id when whole
+_RUN_FILE = '.psma-phantom-run.json'   # what a run was asked, until its cohort.csv is written
+
 def _make_one(job:dict) -> dict:
     pc = make_case(job['centre'], job['index'], job['seed'], job['negative'], split=job['split'], case=job['case'])
-    write_case(pc, Path(job['out'])/pc.case)
-    if job.get('dicom'): write_case_dicom(pc, Path(job['out'])/pc.case)
+    out = Path(job['out'])
+    if (out/pc.case).is_dir(): return pc.summary   # written whole by an interrupted run of the same command
+    tmp = out/f'{_PARTIAL}{pc.case}'
+    if tmp.exists(): shutil.rmtree(tmp)
+    write_case(pc, tmp)
+    if job.get('dicom'): write_case_dicom(pc, tmp)
+    tmp.rename(out/pc.case)
     return pc.summary
 
 _CASE_RE = re.compile(r'c\d+_\d{3,}')
 
-def _clear(out:Path, overwrite:bool):
-    "Refuse a non-empty output folder unless `overwrite`; then remove only what an earlier `psma phantom` wrote."
+def _clear(out:Path, overwrite:bool, run:dict):
+    "Refuse a non-empty output folder unless `overwrite` or it holds an interrupted run of the same command (resumed); then remove only what an earlier `psma phantom` wrote."
     if not out.exists() or not any(out.iterdir()): return
+    rf = out/_RUN_FILE
+    if not overwrite and rf.exists() and not (out/'cohort.csv').exists():
+        try: was = json.loads(rf.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError): was = None
+        if was != run: raise PsmaError(f"{out} holds an interrupted psma phantom run with other settings; run it as it was, "
+                                       "or pass --overwrite to make this cohort there")
+        for d in out.glob(f'{_PARTIAL}*'): shutil.rmtree(d)   # a case cut short
+        done = sum((out/c).is_dir() for c in run['cases'])
+        log(f"{out}: resuming an interrupted run ({done} of {len(run['cases'])} cases were written whole)")
+        return
     if not overwrite:
         raise PsmaError(f"{out} is not empty; pass --overwrite to replace the cohort there, or choose another folder with -o")
     if not (out/'cohort.csv').exists() and not any(_CASE_RE.fullmatch(d.name) for d in out.iterdir()):
         raise PsmaError(f"{out} holds files that are not a psma phantom cohort; choose an empty folder with -o")
     for d in out.iterdir():
         if d.is_dir() and _CASE_RE.fullmatch(d.name) and (d/'SUV.nii.gz').exists(): shutil.rmtree(d)
-    for f in ('cohort.csv', 'centres.csv'):
+    for d in out.glob(f'{_PARTIAL}*'): shutil.rmtree(d)
+    for f in ('cohort.csv', 'centres.csv', _RUN_FILE):
         if (out/f).exists(): (out/f).unlink()
 
 def make_cohort(out_dir,                 # folder to write the cohort into (one sub-folder per case)
@@ -1069,13 +1088,17 @@ def make_cohort(out_dir,                 # folder to write the cohort into (one 
     out = Path(out_dir)
     if not 0 <= negative_share <= 1: raise PsmaError(f"negative share {negative_share} is not between 0 and 1")
     plan = cohort_plan(n, centres, size, seed, negative_share)
-    _clear(out, overwrite)
+    run = dict(seed=int(seed), dicom=bool(dicom), negative_share=float(negative_share), cases=plan.case.tolist(),
+               centres=plan.centre.tolist(), negative=[bool(x) for x in plan.negative])
+    _clear(out, overwrite, run)
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(centres_table(sorted(set(plan.centre))), out/'centres.csv')
+    write_json(run, out/_RUN_FILE, overwrite=True)
+    write_csv(centres_table(sorted(set(plan.centre))), out/'centres.csv', overwrite=True)
     jobs = [dict(out=str(out), seed=int(seed), dicom=dicom, **r) for r in plan.to_dict('records')]
     rows = parallel_map(_make_one, jobs, workers, desc='phantom')
     cohort = pd.DataFrame(rows)
     write_csv(cohort, out/'cohort.csv')
+    (out/_RUN_FILE).unlink()   # the cohort is whole
     return cohort
 
 # %% ../nbs/20_phantom.ipynb #e5117056

@@ -124,3 +124,34 @@ def test_dicom_round_trip_through_psma_convert(tmp_path):
     assert (np.abs(suv1[hot] - suv0[hot])/suv0[hot]).max() <= 1e-3
     assert (arr(tmp_path/'conv'/'SEG.nii.gz') == arr(out/'c3_000'/'SEG.nii.gz')).all()
     assert np.abs(arr(tmp_path/'conv'/'CTres.nii.gz').astype(float) - arr(out/'c3_000'/'CTres.nii.gz')).max() <= 1
+
+
+def test_interrupted_dicom_run_resumes(tmp_path):
+    "Stopped while writing (SIGTERM after its first case), the same command resumes and the cohort is byte-identical to one run."
+    import signal, time
+    args = ['phantom', '--n', 'centre2=3', '--seed', 5, '--dicom', '--workers', 1]
+    out = tmp_path/'cut'
+    p = subprocess.Popen([str(PSMA), *map(str, args), '-o', str(out)], cwd=tmp_path,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    t = time.time()
+    while not (out/'c2_000').is_dir() and p.poll() is None and time.time() - t < 240: time.sleep(0.05)
+    p.send_signal(signal.SIGTERM); p.wait(60)
+    assert p.returncode != 0 and not (out/'cohort.csv').exists()                 # it was stopped mid-way
+    r = psma(*args, '-o', out, cwd=tmp_path)
+    assert r.returncode == 0 and 'resuming an interrupted run' in r.stderr, r.stderr
+    assert not list(out.glob('.*'))                                             # no half case, no run record left
+    assert psma(*args, '-o', tmp_path/'whole', cwd=tmp_path).returncode == 0
+    assert digest(out) == digest(tmp_path/'whole')
+    r = psma('phantom', '--n', 'centre2=3', '--seed', 6, '-o', out, cwd=tmp_path)  # a finished cohort: refused as before
+    assert r.returncode == 2 and 'pass --overwrite' in r.stderr
+
+
+def test_interrupted_run_with_other_settings_is_refused(tmp_path):
+    out = tmp_path/'c'
+    assert psma('phantom', '--n', 'centre1=1', '--seed', 3, '-o', out, cwd=tmp_path).returncode == 0
+    (out/'cohort.csv').unlink()                                                 # as if stopped before the end ...
+    (out/'.psma-phantom-run.json').write_text('{"seed": 3, "cases": ["c1_000"]}')  # ... of another run
+    before = digest(out)
+    r = psma('phantom', '--n', 'centre1=1', '--seed', 3, '-o', out, cwd=tmp_path)
+    assert r.returncode == 2 and 'interrupted psma phantom run with other settings' in r.stderr, r.stderr
+    assert digest(out) == before
