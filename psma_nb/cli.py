@@ -164,8 +164,14 @@ def main(argv=None) -> int:
 # %% ../nbs/98_cli.ipynb #a3a98df5
 def run(*argv) -> tuple[int, str, str]:
     "Run `psma *argv` in this process: (exit status, stdout, stderr)."
+    from psma_nb import core
     out, err = io.StringIO(), io.StringIO()
+    env, quiet = os.environ.get('PSMA_QUIET'), core._quiet[0]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try: rc = main([str(a) for a in argv])
         except SystemExit as e: rc = e.code if isinstance(e.code, int) else 1
+        finally:   # `--quiet` must not outlive the call (the caller's later subprocesses inherit os.environ)
+            if env is None: os.environ.pop('PSMA_QUIET', None)
+            else: os.environ['PSMA_QUIET'] = env
+            set_quiet(quiet)
     return rc, out.getvalue(), err.getvalue()
