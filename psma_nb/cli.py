@@ -17,6 +17,7 @@ __all__ = ['VERBS', 'verb_functions', 'build_parser', 'main', 'run']
 # %% ../nbs/98_cli.ipynb #ec308a2b
 VERBS = {
     'convert':  ('psma_nb.study',    "convert a DICOM PET(/CT) series to an autoPET-style study folder in SUV"),
+    'cohort':   ('psma_nb.study',    "one cohort folder (links, cohort.csv, organ maps) from several trees of study folders"),
     'phantom':  ('psma_nb.followup', "generate a synthetic multi-centre PSMA PET/CT cohort (or, with --follow-up, baseline/follow-up pairs)"),
     'dataset':  ('psma_nb.dataset',  "turn study folders into an nnU-Net raw dataset"),
     'train':    ('psma_nb.train',    "plan, preprocess and train nnU-Net (tiny or full preset)"),

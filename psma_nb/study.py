@@ -15,15 +15,16 @@ import pandas as pd
 import SimpleITK as sitk
 from .config import PsmaError
 from .core import (grid_mismatch, check_same_grid, resample_to, read_image, write_image, write_json, write_csv,
-                          log, parallel_map, part as take_part)
+                          log, parallel_map, part as take_part, check_out_dir, progress)
 from .organs import ORGAN_TABLES, GROUP_NAMES, ORGAN_TABLE_FILE, organ_table, to_groups
 from .suv import SuvOverrides, SUV_TYPES
 from .dicom import scan_dicom, choose_series, read_pet, read_ct_on_pet
 from .masks import read_mask, mask_kind, find_mask_files
 
 # %% auto #0
-__all__ = ['STUDY_FILES', 'is_study', 'find_studies', 'study_date', 'study_table', 'Study', 'read_study', 'organs_on_pet',
-           'convert_study', 'convert_args', 'check_overrides', 'convert_main', 'pseudonymous_ids']
+__all__ = ['STUDY_FILES', 'COHORT_RECORD', 'is_study', 'find_studies', 'study_date', 'study_table', 'Study', 'read_study',
+           'organs_on_pet', 'convert_study', 'convert_args', 'check_overrides', 'convert_main', 'pseudonymous_ids',
+           'link_cohort', 'cohort_args', 'cohort_main']
 
 # %% ../nbs/13_study.ipynb #d0fcb69f
 STUDY_FILES = dict(suv='SUV.nii.gz', ct='CTres.nii.gz', seg='SEG.nii.gz', organs='ORGANS.nii.gz')
@@ -441,3 +442,121 @@ def _convert_batch(args, settings) -> int:
                                "were written and the mapping too: fix them and run the same command again to resume")
     return 0
 
+
+# %% ../nbs/13_study.ipynb #d68c1327
+COHORT_RECORD = '.psma-cohort.json'   # in a cohort folder made by `link_cohort` (what made it; --overwrite may replace only those)
+
+def _organ_source(folder:Path, rel:Path) -> Path:
+    "The organ map of the study at `rel` in a folder mirroring the tree: `folder/<rel>.nii.gz` or the one file in `folder/<rel>/`."
+    f = folder/f"{rel.as_posix()}.nii.gz"
+    if f.is_file(): return f
+    inside = sorted((folder/rel).glob('*.nii.gz')) if (folder/rel).is_dir() else []
+    if len(inside) == 1: return inside[0]
+    raise PsmaError(f"no organ map for the study {rel.as_posix()!r} in {folder}: expected {f.name} beside it or one .nii.gz in "
+                    f"{(folder/rel).name}/ ({len(inside)} found)")
+
+def _centre_names(roots:list, centres) -> list[str]:
+    names = list(centres) if centres else [f"centre{i}" for i in range(1, len(roots) + 1)]
+    if len(names) != len(roots): raise PsmaError(f"{len(roots)} cohort folder(s) but {len(names)} --centre name(s); give one per folder")
+    bad = [n for n in names if not re.fullmatch(r'[A-Za-z][A-Za-z0-9-]{0,31}', n)]
+    if bad: raise PsmaError(f"centre name {bad[0]!r}: use a letter, then letters, digits or '-' (it goes into case ids)")
+    if len(set(names)) < len(names): raise PsmaError(f"centre names must differ: {', '.join(names)}")
+    return names
+
+def _split_patients(t:pd.DataFrame, test_centres, test_fraction:float, seed:int) -> pd.Series:
+    "'train'/'test' per study: test centres whole; elsewhere a seeded share of each centre's patients, all their studies."
+    split = pd.Series('train', index=t.index)
+    split[t.centre.isin(test_centres)] = 'test'
+    rng = np.random.default_rng(seed)
+    for c in sorted(set(t.centre) - set(test_centres)):
+        pats = sorted(set(t.patient[t.centre == c]))
+        n = int(round(test_fraction * len(pats))) if len(pats) > 1 else 0
+        test = set(rng.permutation(pats)[:n]) if n else set()
+        split[(t.centre == c) & t.patient.isin(test)] = 'test'
+    return split
+
+def link_cohort(roots,                       # cohort folders (trees of study folders, any depth)
+                out,                         # the cohort folder to make
+                centres=None,                # a centre name per root (default centre1, centre2, ...)
+                test_centres=(),             # centres that are external test sets (all their studies 'test')
+                test_fraction:float=0.25,    # share of each other centre's patients in the internal test set
+                seed:int=2024,               # the seed of that draw
+                organs=None,                 # [(folder, table)] per root, or None: organ maps mirroring each tree
+                overwrite:bool=False,        # replace a cohort folder this function made before
+               ) -> pd.DataFrame:
+    "One cohort folder of links to the studies of several trees, with `cohort.csv` (patient-grouped split) and organ maps."
+    roots, out = [Path(r) for r in roots], check_out_dir(out)
+    if not roots: raise PsmaError("name at least one cohort folder")
+    names = _centre_names(roots, centres)
+    unknown = sorted(set(test_centres) - set(names))
+    if unknown: raise PsmaError(f"--test-centre {unknown[0]} is not one of the centres ({', '.join(names)})")
+    if not 0 <= test_fraction < 1: raise PsmaError(f"--test-fraction must be at least 0 and below 1, not {test_fraction:g}")
+    if organs is not None and len(organs) != len(roots):
+        raise PsmaError(f"give --organs once per cohort folder ({len(roots)}), in the same order; {len(organs)} given")
+    for r in roots:
+        if _inside(out, r) or _inside(r, out): raise PsmaError(f"the cohort {out} and the folder {r} must not lie inside each other")
+    if out.exists() and any(out.iterdir()):
+        if not (out/COHORT_RECORD).is_file():
+            raise PsmaError(f"{out} exists and was not made by psma cohort; choose a new folder (nothing there is replaced)")
+        if not overwrite: raise PsmaError(f"{out} exists; pass --overwrite to make it again")
+    rows = []
+    for i, (root, name) in enumerate(zip(roots, names)):
+        t = study_table(root)   # ids, patients, order by date (no date enters an id)
+        for r in t.itertuples():
+            p = Path(r.path)
+            rel = p.relative_to(root) if p != root else Path('.')
+            rows.append(dict(case=f"{name}_{r.case}" if len(roots) > 1 else r.case,
+                             patient=f"{name}_{r.patient}" if len(roots) > 1 else r.patient, centre=name, order=r.order,
+                             path=p, organs=None if organs is None else (_organ_source(Path(organs[i][0]), rel), organs[i][1])))
+    t = pd.DataFrame(rows)
+    if t.empty: raise PsmaError(f"no study folders (with SUV.nii.gz) under {', '.join(map(str, roots))}")
+    has_seg = np.array([(p/STUDY_FILES['seg']).is_file() for p in t.path])
+    if not has_seg.all(): log(f"psma cohort: {int((~has_seg).sum())} of {len(t)} studies have no SEG.nii.gz and are left out "
+                              "(a cohort trains and is scored on references; psma predict takes them directly)")
+    t = t[has_seg].reset_index(drop=True)
+    if t.empty: raise PsmaError("none of the studies has a reference mask (SEG.nii.gz)")
+    t['split'] = _split_patients(t, test_centres, test_fraction, seed)
+    tmp = out.parent/f".partial-{out.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    try:
+        for r in progress(list(t.itertuples()), 'psma cohort', unit='study'):
+            d = tmp/r.case; d.mkdir()
+            for f in sorted(Path(r.path).iterdir()):
+                if f.is_file() and not f.name.startswith('.') and not (r.organs and f.name in (STUDY_FILES['organs'], ORGAN_TABLE_FILE)):
+                    (d/f.name).symlink_to(f.resolve())
+            if r.organs:
+                suv = _check_suv(_read(Path(r.path)/STUDY_FILES['suv']), Path(r.path)/STUDY_FILES['suv'])
+                write_image(organs_on_pet([r.organs], suv), d/STUDY_FILES['organs'])
+                write_json(dict(labels={str(k): v for k, v in GROUP_NAMES.items()}), d/ORGAN_TABLE_FILE)
+        table = t[['case', 'patient', 'centre', 'split', 'order']].sort_values('case').reset_index(drop=True)
+        write_csv(table, tmp/'cohort.csv')
+        write_json(dict(roots=[str(r.resolve()) for r in roots], centres=names, test_centres=sorted(test_centres),
+                        test_fraction=test_fraction, seed=seed,
+                        organs=None if organs is None else [[str(Path(f).resolve()), tb] for f, tb in organs]), tmp/COHORT_RECORD)
+        if out.exists(): shutil.rmtree(out)
+        tmp.rename(out)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+    return table
+
+def cohort_args(p:argparse.ArgumentParser):
+    "Options of `psma cohort`."
+    p.add_argument('roots', nargs='+', metavar='ROOT', help="cohort folders: trees of study folders (autoPET layout, any depth)")
+    p.add_argument('-o', '--output', metavar='COHORT_DIR', required=True, help="the cohort folder to make (links, cohort.csv)")
+    p.add_argument('--centre', action='append', metavar='NAME', help="a centre name per ROOT, in order (default centre1, centre2, ...)")
+    p.add_argument('--test-centre', action='append', default=[], metavar='NAME', help="a centre kept whole as an external test set (repeatable)")
+    p.add_argument('--test-fraction', type=float, default=0.25, metavar='F',
+                   help="share of each other centre's patients in the internal test set (default 0.25; all studies of a patient together)")
+    p.add_argument('--organs', action='append', metavar='DIR[:TABLE]',
+                   help="organ maps mirroring a ROOT's tree (ROOT/<path>/SUV.nii.gz -> DIR/<path>.nii.gz), written as ORGANS.nii.gz on "
+                        f"the PET grid; once per ROOT, in order; TABLE: {', '.join(t for t in ORGAN_TABLES if t not in ('phantom', 'groups'))} "
+                        "(default total) or a JSON file {label: name}")
+    p.add_argument('--overwrite', action='store_true', help="make again a cohort folder psma cohort made before")
+
+def cohort_main(args, settings) -> int:
+    "Run `psma cohort`."
+    t = link_cohort(args.roots, args.output, args.centre, args.test_centre, args.test_fraction, settings.seed,
+                    _organ_args(args.organs) if args.organs else None, args.overwrite)
+    n = t.groupby('split').size().to_dict()
+    log(f"psma cohort: {len(t)} studies of {t.patient.nunique()} patients from {t.centre.nunique()} centre(s) in {args.output} "
+        f"({n.get('train', 0)} train, {n.get('test', 0)} test, split by patient)")
+    return 0

@@ -121,3 +121,21 @@ def test_dataset_train_predict_evaluate(tree):
 
     for folder in (ds, proj/'work'/'nnUNet_preprocessed', pred, proj/'eval', proj/'report'):   # the mapping files are the key
         assert not leaks(folder), leaks(folder)
+
+
+def test_cohort_verb(tree):
+    "`psma cohort` on the tree: links under the same ids, a patient-grouped split, no date anywhere, and a dataset made from it."
+    proj, root, t = tree
+    out = proj/'linked'
+    r = run_psma('cohort', root, '-o', out, '--test-fraction', '0.25', '--quiet', cwd=proj)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = list(csv.DictReader(open(out/'cohort.csv')))
+    assert sorted(r['case'] for r in rows) == sorted(t.case)
+    by_patient = {}
+    for row in rows: by_patient.setdefault(row['patient'], set()).add(row['split'])
+    assert all(len(s) == 1 for s in by_patient.values()) and {'train', 'test'} <= set.union(*by_patient.values())
+    assert not leaks(out) and not any(LEAKS.search(p.name) for p in out.rglob('*'))
+    r = run_psma('dataset', out, '--id', '702', '--name', 'Linked', '--quiet', cwd=proj)
+    assert r.returncode == 0, r.stderr[-2000:]
+    split = json.loads((Path(r.stdout.strip())/'psma_split.json').read_text())
+    assert sorted(split['train']) == sorted(r['case'] for r in rows if r['split'] == 'train')

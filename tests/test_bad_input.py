@@ -235,6 +235,20 @@ BAD = {
     'convert/out read-only fs':   lambda E: ['convert', E.f.pet/'PET', '-o', '/proc/psma_study'],
     'convert/batch no patients':  lambda E: ['convert', (E.tmp/'empty').mkdir() or E.tmp/'empty', '--batch', '-o', E.o],
     'convert/id prefix path':     lambda E: ['convert', E.f.pet, '--batch', '--id-prefix', '../x', '-o', E.o],
+    # cohort (several trees as one cohort)
+    'cohort/root missing':        lambda E: ['cohort', E.tmp/'none', '-o', E.o],
+    'cohort/root is a file':      lambda E: ['cohort', _exists_file(E), '-o', E.o],
+    'cohort/no studies':          lambda E: ['cohort', (E.tmp/'empty').mkdir() or E.tmp/'empty', '-o', E.o],
+    'cohort/out inside a root':   lambda E: ['cohort', E.f.cohort, '-o', E.f.cohort/'linked'],
+    'cohort/out is a file':       lambda E: ['cohort', E.f.cohort, '-o', _exists_file(E)],
+    'cohort/out not a cohort':    lambda E: ['cohort', E.f.cohort, '-o', E.file('out/notes.txt', 'mine').parent],
+    'cohort/centres too few':     lambda E: ['cohort', E.f.cohort, E.f.cohort, '-o', E.o, '--centre', 'a'],
+    'cohort/centre name unsafe':  lambda E: ['cohort', E.f.cohort, '-o', E.o, '--centre', '../x'],
+    'cohort/test centre unknown': lambda E: ['cohort', E.f.cohort, '-o', E.o, '--test-centre', 'centre9'],
+    'cohort/test fraction 1':     lambda E: ['cohort', E.f.cohort, '-o', E.o, '--test-fraction', '1'],
+    'cohort/test fraction nan':   lambda E: ['cohort', E.f.cohort, '-o', E.o, '--test-fraction', 'nan'],
+    'cohort/organs missing':      lambda E: ['cohort', E.f.cohort, '-o', E.o, '--organs', E.tmp/'none'],
+    'cohort/organs table unknown': lambda E: ['cohort', E.f.cohort, '-o', E.o, '--organs', f"{E.tmp}:nosuchtable"],
     # dataset
     'dataset/no cohort':          lambda E: ['dataset', E.tmp/'none'],
     'dataset/empty cohort':       lambda E: ['dataset', (E.tmp/'empty').mkdir() or E.tmp/'empty'],
@@ -399,7 +413,7 @@ def test_bad_input(case, F, tmp_path):
 
 
 def test_battery_is_large():
-    assert len(BAD) >= 100 and {c.split('/')[0] for c in BAD} >= {'cli', 'phantom', 'convert', 'dataset', 'train', 'predict',
+    assert len(BAD) >= 100 and {c.split('/')[0] for c in BAD} >= {'cli', 'phantom', 'convert', 'cohort', 'dataset', 'train', 'predict',
                                                                   'evaluate', 'quantify', 'response', 'report', 'demo'}
 
 
