@@ -16,9 +16,9 @@ from tqdm.auto import tqdm
 from .config import PsmaError
 
 # %% auto #0
-__all__ = ['atomic_path', 'check_out_dir', 'write_image', 'write_json', 'write_text', 'write_csv', 'read_image', 'read_table',
-           'set_quiet', 'is_quiet', 'progress', 'log', 'parallel_map', 'parse_part', 'part', 'grid_mismatch',
-           'check_same_grid', 'resample_to']
+__all__ = ['VERSION_PACKAGES', 'atomic_path', 'check_out_dir', 'write_image', 'write_json', 'write_text', 'write_csv',
+           'read_image', 'read_table', 'set_quiet', 'is_quiet', 'progress', 'log', 'parallel_map', 'parse_part', 'part',
+           'versions', 'grid_mismatch', 'check_same_grid', 'resample_to']
 
 # %% ../nbs/01_core.ipynb #32a07e24
 def _ext(name:str) -> str:
@@ -202,6 +202,21 @@ def part(items:Sequence, spec=None) -> list:
     if spec is None: return list(items)
     k, n = parse_part(spec)
     return list(items)[k - 1::n]
+
+# %% ../nbs/01_core.ipynb #fa63fe25
+VERSION_PACKAGES = ('nnunetv2', 'torch', 'monai', 'numpy', 'scipy', 'pandas', 'SimpleITK', 'pydicom', 'highdicom',
+                    'connected-components-3d', 'pingouin', 'matplotlib')
+
+def versions() -> dict:
+    "Versions of Python, the platform, psma-nb and the packages that shape the numbers ('not installed' when absent)."
+    import platform
+    from importlib import metadata
+    from psma_nb import __version__
+    out = {'psma-nb': __version__, 'python': platform.python_version(), 'platform': platform.platform()}
+    for p in VERSION_PACKAGES:
+        try: out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError: out[p] = 'not installed'
+    return out
 
 # %% ../nbs/01_core.ipynb #e1b81ae7
 def grid_mismatch(a:sitk.Image, b:sitk.Image, tol:float=1e-3) -> list[str]:

@@ -6,7 +6,7 @@ baseline) → three-level evaluation and biomarker agreement → the report. Res
 
 # %% ../nbs/95_demo.ipynb #8cb31e53
 from __future__ import annotations
-import argparse, json, os, platform, shutil, sys, threading, time
+import argparse, json, os, shutil, sys, threading, time
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,7 @@ import pandas as pd
 import SimpleITK as sitk
 from . import __version__
 from .config import PsmaError, Settings, load_settings, settings_text
-from .core import log, write_json, write_text, progress
+from .core import log, write_json, write_text, progress, versions
 from .study import convert_study
 from .phantom import make_cohort, SIZES
 from .dataset import make_dataset
@@ -24,8 +24,8 @@ from .report import make_report
 
 # %% auto #0
 __all__ = ['STAGES', 'DICOM_CENTRE', 'MODES', 'demo_settings', 'run_config', 'stage_phantom', 'stage_convert', 'stage_dataset',
-           'stage_train', 'stage_predict', 'stage_evaluate', 'stage_report', 'PeakMemory', 'versions', 'run_demo',
-           'demo_args', 'demo_main']
+           'stage_train', 'stage_predict', 'stage_evaluate', 'stage_report', 'PeakMemory', 'run_demo', 'demo_args',
+           'demo_main']
 
 # %% ../nbs/95_demo.ipynb #c08527af
 STAGES = ('phantom', 'convert', 'dataset', 'train', 'predict', 'evaluate', 'report')
@@ -101,14 +101,11 @@ def stage_predict(out:Path, s:Settings, mode:str, device:str, tta:str='auto') ->
 
 def stage_evaluate(out:Path, s:Settings, mode:str) -> dict:
     "`psma evaluate --split test` for each method."
-    from psma_nb.cli import build_parser
-    from psma_nb.evaluate import evaluate_main
+    from psma_nb.evaluate import evaluate
     res = {}
     for m in ('nnunet', 'threshold'):
-        argv = ['evaluate', str(out/'cohort'), str(out/'predictions'/m), '-o', str(out/'evaluation'/m), '--split', 'test',
-                '--bootstrap', str(MODES[mode]['bootstrap']), '--overwrite']
-        evaluate_main(build_parser(argv).parse_args(argv), s)
-        a = json.loads((out/'evaluation'/m/'summary.json').read_text())['all']
+        a = evaluate(out/'cohort', out/'predictions'/m, out/'evaluation'/m, s.connectivity, n_boot=MODES[mode]['bootstrap'],
+                     seed=s.seed, workers=s.workers, split='test', overwrite=True)['all']
         res[m] = dict(lesion_sensitivity=a['lesion']['sensitivity'], lesion_ppv=a['lesion']['ppv'],
                       dice_mean=a['voxel']['dice_mean'])
     return res
@@ -146,15 +143,6 @@ class PeakMemory:
     def __exit__(self, *exc): self._stop.set(); self._t.join()
 
 # %% ../nbs/95_demo.ipynb #a0fff444
-def versions() -> dict:
-    "Versions of the software that shape the numbers."
-    from importlib.metadata import version, PackageNotFoundError
-    out = {'psma-nb': __version__, 'python': platform.python_version(), 'platform': platform.platform()}
-    for p in ('nnunetv2', 'torch', 'numpy', 'SimpleITK', 'pydicom', 'connected-components-3d', 'scipy', 'pandas', 'pingouin'):
-        try: out[p] = version(p)
-        except PackageNotFoundError: out[p] = None
-    return out
-
 def _load_run(out:Path) -> dict|None:
     f = out/'run.json'
     return json.loads(f.read_text()) if f.exists() else None

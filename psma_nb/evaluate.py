@@ -27,7 +27,8 @@ from .biomarkers import patient_biomarkers, agreement, plot_agreement, AGREEMENT
 __all__ = ['CASE_COLUMNS', 'MISSING_POLICIES', 'OUTPUT_FILES', 'evaluate_arrays', 'plot_mip', 'default_organ_sites',
            'organ_site_map', 'truth_sites', 'check_labels', 'read_prediction', 'lesion_lps', 'evaluate_study',
            'split_cases', 'find_cases', 'read_centres', 'evaluate_cohort', 'group_summary', 'summarise',
-           'seeded_jitter', 'plot_distributions', 'save_figure', 'write_evaluation', 'evaluate_args', 'evaluate_main']
+           'seeded_jitter', 'plot_distributions', 'save_figure', 'write_evaluation', 'evaluate_args', 'evaluate',
+           'evaluate_main']
 
 # %% ../nbs/81_evaluate.ipynb #76655938
 CASE_COLUMNS = ['case', 'centre', 'dice', 'voxel_ppv', 'iou', 'voxel_sensitivity', 'surface_dice', 'hd95_mm',
@@ -338,32 +339,52 @@ def evaluate_args(p:argparse.ArgumentParser):
     p.add_argument('--no-figures', dest='figures', action='store_false', help="skip the PNG figures")
     p.add_argument('--overwrite', action='store_true', help="replace existing output files")
 
-def evaluate_main(args, settings) -> int:
-    "Run `psma evaluate`."
-    import matplotlib; matplotlib.use('Agg')
-    c, match = check_connectivity(settings.connectivity), args.match
+def evaluate(ref_dir,                    # reference cohort: study folders with SUV.nii.gz + SEG.nii.gz (cohort.csv: centres)
+             pred_dir,                   # predictions <case>.nii.gz
+             out_dir,                    # folder for cases.csv, lesions.csv, summary.json and figures
+             connectivity:int=26,        # voxel connectivity of a lesion (6, 18, 26)
+             match:str='any',            # lesion overlap rule: any, iou:T or overlap:T
+             n_boot:int=2000,            # bootstrap replicates for lesion-level CIs (0: none)
+             seed:int=2024,              # seed of the patient bootstrap
+             workers:int=1,              # worker processes
+             label:int|None=None,        # score only this label of multi-label predictions
+             resample:bool=False,        # resample predictions off the reference grid instead of refusing them
+             missing:str='list',         # reference cases without prediction: 'list', 'empty' or 'error'
+             split:str|None=None,        # only the cases of this split of REF_DIR/cohort.csv
+             figures:bool=True,          # write the PNG figures
+             overwrite:bool=False,       # replace existing output files
+            ) -> dict:
+    "`psma evaluate` as a function: score `pred_dir` against `ref_dir`, write the outputs to `out_dir`, return the summary."
+    c = check_connectivity(connectivity)
     parse_match(match)
-    if args.bootstrap < 0: raise PsmaError(f"--bootstrap {args.bootstrap} must be 0 or more")
-    if args.label is not None and args.label < 1: raise PsmaError(f"--label {args.label}: a lesion label is 1 or more (0 is background)")
-    out = check_out_dir(args.out_dir)   # before any work: an unusable -o is found now, not after every case
-    if not args.overwrite and any((out/f).exists() for f in OUTPUT_FILES):
+    if n_boot < 0: raise PsmaError(f"--bootstrap {n_boot} must be 0 or more")
+    if label is not None and label < 1: raise PsmaError(f"--label {label}: a lesion label is 1 or more (0 is background)")
+    out = check_out_dir(out_dir)   # before any work: an unusable -o is found now, not after every case
+    if not overwrite and any((out/f).exists() for f in OUTPUT_FILES):
         raise PsmaError(f"{out} already holds evaluation files; pass --overwrite or choose another -o folder")
-    cases, lesions, info = evaluate_cohort(args.ref_dir, args.pred_dir, c, match, args.label, args.resample,
-                                           args.missing, settings.workers, split=args.split)
-    pj = Path(args.pred_dir)/'predict.json'
+    cases, lesions, info = evaluate_cohort(ref_dir, pred_dir, c, match, label, resample, missing, workers, split=split)
+    pj = Path(pred_dir)/'predict.json'
     method = json.loads(pj.read_text()).get('method', 'unknown') if pj.is_file() else 'unknown'
-    used = dict(ref_dir=str(Path(args.ref_dir).resolve()), pred_dir=str(Path(args.pred_dir).resolve()),
-                method=method, split=args.split, connectivity=c, match=str(match).strip().lower(), autopet_connectivity=AUTOPET_CONNECTIVITY,
+    used = dict(ref_dir=str(Path(ref_dir).resolve()), pred_dir=str(Path(pred_dir).resolve()),
+                method=method, split=split, connectivity=c, match=str(match).strip().lower(), autopet_connectivity=AUTOPET_CONNECTIVITY,
                 suvpeak_sphere_ml=1.0, suvpeak_radius_mm=round(SPHERE_1ML_RADIUS_MM, 4),
                 surface_tolerance_mm=SURFACE_TOLERANCE_MM, surface_metrics='MONAI compute_surface_dice, compute_hausdorff_distance (95th percentile)',
                 voxel_level_scans='with reference lesions', patient_ci='wilson',
-                lesion_ci='patient bootstrap, percentile', n_boot=args.bootstrap, seed=settings.seed, ci_level=0.95,
+                lesion_ci='patient bootstrap, percentile', n_boot=n_boot, seed=seed, ci_level=0.95,
                 icc_form='ICC(A,1): two-way random, absolute agreement, single rater (pingouin)',
-                label=args.label, resample=args.resample, missing=args.missing, version=__version__)
-    summary = summarise(cases, lesions, used, info, args.bootstrap, settings.seed)
-    files = write_evaluation(out, cases, lesions, summary, args.figures, args.overwrite)
-    a = summary['all']
-    print(f"{len(cases)} cases ({len(info['missing_predictions'])} without prediction), connectivity {c}, match {used['match']}: "
-          f"patient accuracy {a['patient']['accuracy']:.3f}, lesion sensitivity {a['lesion']['sensitivity']:.3f}, "
-          f"lesion PPV {a['lesion']['ppv']:.3f}, mean DSC {a['voxel']['dice_mean']:.3f} -> {out}")
+                label=label, resample=resample, missing=missing, version=__version__)
+    summary = summarise(cases, lesions, used, info, n_boot, seed)
+    write_evaluation(out, cases, lesions, summary, figures, overwrite)
+    return summary
+
+def evaluate_main(args, settings) -> int:
+    "Run `psma evaluate`: one call of `evaluate`."
+    import matplotlib; matplotlib.use('Agg')
+    s = evaluate(args.ref_dir, args.pred_dir, args.out_dir, settings.connectivity, args.match, args.bootstrap, settings.seed,
+                 settings.workers, args.label, args.resample, args.missing, args.split, args.figures, args.overwrite)
+    a = s['all']
+    print(f"{a['n_cases']} cases ({len(s['missing_predictions'])} without prediction), connectivity {s['settings']['connectivity']}, "
+          f"match {s['settings']['match']}: patient accuracy {a['patient']['accuracy']:.3f}, lesion sensitivity "
+          f"{a['lesion']['sensitivity']:.3f}, lesion PPV {a['lesion']['ppv']:.3f}, mean DSC {a['voxel']['dice_mean']:.3f} -> {args.out_dir}")
     return 0
+

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from html.parser import HTMLParser
-from importlib import metadata
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from . import __version__
 from .config import PsmaError
-from .core import write_csv, write_text, log, read_table, check_out_dir
+from .core import write_csv, write_text, log, read_table, check_out_dir, versions
 from .study import read_study, study_table
 from .biomarkers import plot_agreement, AGREEMENT_BIOMARKERS
 from .evaluate import plot_mip, read_prediction, seeded_jitter
@@ -26,14 +25,14 @@ from .evaluate import plot_mip, read_prediction, seeded_jitter
 # %% auto #0
 __all__ = ['PUBLISHED', 'ANCHORS', 'SITE_CLASS', 'DASH', 'CASES_NEEDED', 'PATIENT_METRICS', 'LESION_METRICS', 'VOXEL_METRICS',
            'REPORT_BIOMARKERS', 'NOT_IN_EVAL', 'PATIENT_WHY', 'LESION_WHY', 'BIOMARKER_LABEL', 'AGREE_WHY',
-           'VOLUME_ROWS', 'VERSION_PACKAGES', 'RUN_KEYS', 'RUN_CAPTIONS', 'REPORT_SECTIONS', 'REPORT_FILES', 'Notes',
-           'fmt_pct', 'fmt_ci', 'fmt_num', 'Table', 'fmt_published', 'Evaluation', 'safe_name', 'parse_eval_arg',
-           'read_evaluation', 'read_evaluations', 'centre_label', 'label_test_sets', 'study_tables',
-           'patient_level_table', 'lesion_level_table', 'voxel_level_table', 'agreement_table', 'sites_table',
-           'volume_table', 'anchors_table', 'scans_table', 'labelled_cases', 'plot_per_scan', 'plot_biomarkers',
-           'gallery_cases', 'plot_gallery', 'versions', 'find_run_info', 'read_run_info', 'flatten', 'prediction_info',
-           'run_stages', 'run_tables', 'Figure', 'figure_png', 'html_table', 'md_table', 'html_figure', 'md_figure',
-           'build_blocks', 'render', 'check_report', 'built_line', 'make_report', 'report_args', 'report_main']
+           'VOLUME_ROWS', 'RUN_KEYS', 'RUN_CAPTIONS', 'REPORT_SECTIONS', 'REPORT_FILES', 'Notes', 'fmt_pct', 'fmt_ci',
+           'fmt_num', 'Table', 'fmt_published', 'Evaluation', 'safe_name', 'parse_eval_arg', 'read_evaluation',
+           'read_evaluations', 'centre_label', 'label_test_sets', 'study_tables', 'patient_level_table',
+           'lesion_level_table', 'voxel_level_table', 'agreement_table', 'sites_table', 'volume_table', 'anchors_table',
+           'scans_table', 'labelled_cases', 'plot_per_scan', 'plot_biomarkers', 'gallery_cases', 'plot_gallery',
+           'find_run_info', 'read_run_info', 'flatten', 'prediction_info', 'run_stages', 'run_tables', 'Figure',
+           'figure_png', 'html_table', 'md_table', 'html_figure', 'md_figure', 'build_blocks', 'render', 'check_report',
+           'built_line', 'make_report', 'report_args', 'report_main']
 
 # %% ../nbs/90_report.ipynb #fa07c6ab
 PUBLISHED = dict(
@@ -543,16 +542,6 @@ def _arr(img):
     return sitk.GetArrayFromImage(img)
 
 # %% ../nbs/90_report.ipynb #6b262697
-VERSION_PACKAGES = ('numpy', 'pandas', 'scipy', 'SimpleITK', 'nnunetv2', 'torch', 'pingouin', 'matplotlib')
-
-def versions() -> dict:
-    "Versions of Python, psma-nb and the packages that shape the numbers (without importing them)."
-    out = {'python': platform.python_version(), 'psma-nb': __version__}
-    for p in VERSION_PACKAGES:
-        try: out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError: out[p] = 'not installed'
-    return out
-
 def find_run_info(eval_dirs:list) -> Path|None:
     "run.json in the common parent of the evaluation folders or the folder above it, or None."
     parents = [Path(d).resolve().parent for d in eval_dirs]

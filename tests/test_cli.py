@@ -22,10 +22,9 @@ def test_every_verb_has_help():
         assert r.returncode == 0 and r.stdout.startswith(f'usage: psma {verb}'), (verb, r.stderr)
 
 
-def test_unbuilt_verbs_say_so():
-    for verb in [v for v in VERBS if verb_functions(v) is None]:
-        r = run_psma(verb)
-        assert r.returncode == 2 and 'not built yet' in r.stderr, verb
+def test_every_verb_is_built():
+    "Every verb `psma --help` lists has its stage's `<verb>_args` and `<verb>_main` (98_cli tests the message of one that has not)."
+    assert [v for v in VERBS if verb_functions(v) is None] == []
 
 
 def test_settings_error_is_one_line_exit_2(tmp_path):
