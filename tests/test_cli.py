@@ -1,4 +1,5 @@
 "The `psma` console script's conventions, run as a user runs it."
+import re
 from conftest import ROOT, run_psma
 from psma_nb import __version__
 from psma_nb.cli import VERBS, verb_functions
@@ -45,3 +46,19 @@ def test_settings_found_from_a_subfolder_and_env_overrides(tmp_path):
     assert r.returncode == 2 and str(tmp_path/'settings.ini') in r.stderr
     r = run_psma('demo', cwd=tmp_path/'sub', env={'PSMA_SETTINGS': str(tmp_path/'none.ini')})
     assert r.returncode == 2 and 'none.ini (from PSMA_SETTINGS) does not exist' in r.stderr
+
+
+def test_every_module_is_listed():
+    "The package docstring (and nbs/llms.txt, from the same source) names every module with its 'Start with' functions."
+    import psma_nb
+    mods = [p.stem for p in (ROOT/'psma_nb').glob('*.py') if not p.name.startswith('_')]
+    assert len(mods) >= 20
+    missing = [m for m in mods if f'`psma_nb.{m}`' not in psma_nb.__doc__]
+    assert not missing, missing
+    llms = (ROOT/'nbs'/'llms.txt').read_text()
+    assert all(f'psma_nb.{m}' in llms for m in mods)
+    for m in mods:   # each module's docstring ends in the functions to start with, and they exist
+        mod = __import__(f'psma_nb.{m}', fromlist=['x'])
+        names = re.findall(r'`([A-Za-z_][A-Za-z0-9_]*)`', mod.__doc__.split('Start with:')[-1]) if 'Start with:' in mod.__doc__ else []
+        assert names, m
+        assert all(hasattr(mod, n) for n in names), (m, [n for n in names if not hasattr(mod, n)])
