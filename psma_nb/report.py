@@ -22,18 +22,20 @@ from .config import PsmaError
 from .core import write_csv, write_text, log, read_table, check_out_dir, versions
 from .study import read_study, study_table
 from .biomarkers import plot_agreement, AGREEMENT_BIOMARKERS
+from .followup import RECIP_CATEGORIES
 from .evaluate import plot_mip, read_prediction, seeded_jitter
 
 # %% auto #0
 __all__ = ['PUBLISHED', 'ANCHORS', 'SITE_CLASS', 'DASH', 'CASES_NEEDED', 'PATIENT_METRICS', 'LESION_METRICS', 'VOXEL_METRICS',
            'REPORT_BIOMARKERS', 'NOT_IN_EVAL', 'PATIENT_WHY', 'LESION_WHY', 'BIOMARKER_LABEL', 'AGREE_WHY',
-           'VOLUME_ROWS', 'RUN_KEYS', 'RUN_CAPTIONS', 'REPORT_SECTIONS', 'REPORT_FILES', 'Notes', 'fmt_pct', 'fmt_ci',
-           'fmt_num', 'Table', 'fmt_published', 'Evaluation', 'safe_name', 'parse_eval_arg', 'read_evaluation',
-           'read_evaluations', 'centre_label', 'label_test_sets', 'study_tables', 'patient_level_table',
-           'lesion_level_table', 'voxel_level_table', 'agreement_table', 'sites_table', 'volume_table', 'anchors_table',
-           'scans_table', 'labelled_cases', 'plot_per_scan', 'plot_biomarkers', 'gallery_cases', 'plot_gallery',
-           'find_run_info', 'read_run_info', 'flatten', 'prediction_info', 'run_stages', 'run_tables', 'Figure',
-           'figure_png', 'html_table', 'md_table', 'html_figure', 'md_figure', 'build_blocks', 'render', 'check_report',
+           'VOLUME_ROWS', 'RUN_KEYS', 'RUN_CAPTIONS', 'REPORT_SECTIONS', 'OPTIONAL_SECTIONS', 'QUANTIFY_COLUMNS',
+           'RESPONSE_COLUMNS', 'REPORT_FILES', 'Notes', 'fmt_pct', 'fmt_ci', 'fmt_num', 'Table', 'fmt_published',
+           'Evaluation', 'safe_name', 'parse_eval_arg', 'read_evaluation', 'read_evaluations', 'centre_label',
+           'label_test_sets', 'study_tables', 'patient_level_table', 'lesion_level_table', 'voxel_level_table',
+           'agreement_table', 'sites_table', 'volume_table', 'anchors_table', 'scans_table', 'labelled_cases',
+           'plot_per_scan', 'plot_biomarkers', 'gallery_cases', 'plot_gallery', 'find_run_info', 'read_run_info',
+           'flatten', 'prediction_info', 'run_stages', 'run_tables', 'Figure', 'figure_png', 'html_table', 'md_table',
+           'html_figure', 'md_figure', 'build_blocks', 'render', 'check_report', 'quantify_blocks', 'response_blocks',
            'built_line', 'make_report', 'report_args', 'report_main']
 
 # %% ../nbs/90_report.ipynb #fa07c6ab
@@ -703,7 +705,9 @@ def md_figure(f:Figure) -> str:
 REPORT_SECTIONS = {'test-sets': 'Test sets', 'patient': 'Patient level', 'lesion': 'Lesion level',
                    'voxel': 'Voxel level', 'volumes': 'autoPET volumes', 'sites': 'Lesion sensitivity by site',
                    'biomarkers': 'Biomarkers: PSMA-TV and TL-PSMA', 'gallery': 'Gallery',
+                   'quantify': 'Biomarkers of new patients', 'response': 'Response (RECIP 1.0)',
                    'reproducibility': 'Repeating the run', 'files': 'Files', 'references': 'References'}
+OPTIONAL_SECTIONS = ('quantify', 'response')   # only when make_report is given their folders
 
 _CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1200px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.4}h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;
@@ -866,7 +870,7 @@ def check_report(path) -> list[str]:
     if not html_p.is_file(): return [f"{html_p} does not exist"]
     probs, html = [], html_p.read_text()
     P = _ReportParser(); P.feed(html)
-    probs += [f"section {s!r} missing in report.html" for s in REPORT_SECTIONS if s not in P.ids]
+    probs += [f"section {s!r} missing in report.html" for s in REPORT_SECTIONS if s not in P.ids and s not in OPTIONAL_SECTIONS]
     for s in P.srcs:
         if not s.startswith('data:image/png;base64,'): probs.append(f"report.html loads {s[:60]!r} (not an embedded PNG)")
         else:
@@ -883,13 +887,74 @@ def check_report(path) -> list[str]:
     if re.search(r'\$\{|\{\{', body): probs.append("report.html holds an unfilled placeholder")
     if not md_p.is_file(): return probs + [f"{md_p} does not exist"]
     md = md_p.read_text()
-    probs += [f"section {t!r} missing in report.md" for t in REPORT_SECTIONS.values() if f"## {t}" not in md]
+    probs += [f"section {t!r} missing in report.md" for s, t in REPORT_SECTIONS.items() if f"## {t}" not in md and s not in OPTIONAL_SECTIONS]
     if _md_tables(md) != P.tables: probs.append(f"report.md holds {_md_tables(md)} tables, report.html {P.tables}")
     for line in md.splitlines():
         if line.startswith('|') and _BAD_TOKEN.search(line): probs.append(f"report.md row {line[:60]!r} holds NaN/None/placeholder text")
     for img in re.findall(r'!\[[^\]]*\]\(([^)]+)\)', md):
         if not (folder/img).is_file(): probs.append(f"report.md shows {img}, which does not exist")
     return probs
+
+# %% ../nbs/90_report.ipynb #9c36355f
+QUANTIFY_COLUMNS = {'case': 'case', 'n_lesions': 'lesions', 'psma_tv_ml': 'PSMA-TV (ml)', 'tl_psma': 'TL-PSMA (SUV·ml)',
+                    'suvmax': 'SUVmax', 'suvmean': 'SUVmean', 'suvpeak': 'SUVpeak', 'dmax_mm': 'Dmax (mm)'}
+RESPONSE_COLUMNS = {'patient': 'patient', 'recip_truth': 'truth', 'category': 'RECIP', 'tv_baseline_ml': 'TV baseline (ml)',
+                    'tv_followup_ml': 'TV follow-up (ml)', 'tv_change_pct': 'TV change (%)', 'new_lesions': 'new lesions'}
+
+def _shown(df:pd.DataFrame, names:dict) -> pd.DataFrame:
+    "The columns of `names` present in `df`, renamed, numbers as text (`fmt_num`; counts as integers)."
+    out = {}
+    for c, n in names.items():
+        if c not in df: continue
+        v = df[c]
+        if pd.api.types.is_numeric_dtype(v):
+            whole = v.dropna().eq(v.dropna().round()).all() and c in ('n_lesions', 'new_lesions')
+            v = v.map(lambda x: DASH if pd.isna(x) else (f"{int(x)}" if whole else fmt_num(x)))
+        out[n] = v.astype(str)
+    return pd.DataFrame(out)
+
+def quantify_blocks(folder, max_rows:int=50) -> tuple[list, dict]:
+    "Report blocks and tables of a `psma quantify` folder (patients.csv, lesions.csv)."
+    folder = Path(folder)
+    if not (folder/'patients.csv').is_file():
+        raise PsmaError(f"{folder} holds no patients.csv; give --quantify the folder psma quantify wrote")
+    pts = read_table(folder/'patients.csv', ['case', 'psma_tv_ml', 'tl_psma', 'n_lesions'], 'psma quantify patient table')
+    les = read_table(folder/'lesions.csv', ['case', 'lesion'], 'psma quantify lesion table') if (folder/'lesions.csv').is_file() else None
+    shown = pts.sort_values('case').head(max_rows)
+    more = f" The first {max_rows} of {len(pts)} patients are shown; all are in tables/quantify_patients.csv." if len(pts) > max_rows else ''
+    B = [('h2', ('quantify', REPORT_SECTIONS['quantify'])),
+         ('p', f"Whole-body biomarkers of {len(pts)} patient(s) from `psma quantify` (masks as that run was given them; "
+               f"{int(pts.n_lesions.sum())} lesions, {int((pts.n_lesions > 0).sum())} patient(s) with at least one).{more} "
+               "Per-lesion values, sites and centroids in patient coordinates: tables/quantify_lesions.csv."),
+         ('table', Table(_shown(shown, QUANTIFY_COLUMNS), Notes(), n_label=1, caption='Biomarkers per patient (psma quantify)'))]
+    return B, {'quantify_patients': pts, **({'quantify_lesions': les} if les is not None else {})}
+
+def response_blocks(folder, max_rows:int=50) -> tuple[list, dict]:
+    "Report blocks and tables of a cohort `psma response` folder (responses.csv, summary.json)."
+    folder = Path(folder)
+    if not (folder/'responses.csv').is_file() or not (folder/'summary.json').is_file():
+        raise PsmaError(f"{folder} holds no responses.csv and summary.json; give --response the folder of "
+                        "`psma response COHORT --pairs pairs.csv`")
+    resp = read_table(folder/'responses.csv', ['patient', 'category', 'tv_change_pct', 'new_lesions'], 'psma response table')
+    try: summ = json.loads((folder/'summary.json').read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise PsmaError(f"{folder/'summary.json'} is not valid JSON ({e})") from None
+    counts = ', '.join(f"{k} {v}" for k, v in (summ.get('categories') or {}).items() if v)
+    B = [('h2', ('response', REPORT_SECTIONS['response'])),
+         ('p', f"RECIP 1.0 between baseline and follow-up for {len(resp)} pair(s) from `psma response` ({counts}); masks: "
+               f"{summ.get('masks', '?')}; registration: {summ.get('register_on', '?')}; lesion matching tolerance "
+               f"{summ.get('tolerance_mm', '?')} mm. Rule: {summ.get('rule', 'RECIP 1.0')}.")]
+    ag = summ.get('agreement')
+    if ag:
+        B.append(('p', f"Against the true category: {100 * ag['accuracy']:.1f} % of the pairs agree, Cohen's κ "
+                       f"{fmt_num(ag['kappa'], digits=3)}."))
+        cm = pd.DataFrame(ag['confusion']).T
+        cm = cm.reindex(index=[c for c in (*RECIP_CATEGORIES, "NE") if c in cm.index], columns=[c for c in (*RECIP_CATEGORIES, "NE") if c in cm.columns])
+        B.append(('table', Table(cm.astype(int).astype(str).rename_axis('truth \\ measured').reset_index(), Notes(), n_label=1,
+                                 caption='RECIP: truth (rows) against measured (columns)')))
+    per = _shown(resp.sort_values('patient').head(max_rows), RESPONSE_COLUMNS)
+    B.append(('table', Table(per, Notes(), n_label=2 + ('truth' in per), # patient, (truth,) RECIP: labels, not numbers
+                             caption='RECIP 1.0 per patient (psma response)')))
+    return B, {'response_pairs': resp}
 
 # %% ../nbs/90_report.ipynb #2b3a7124
 REPORT_FILES = ('report.html', 'report.md', 'figures', 'tables')
@@ -921,6 +986,8 @@ def make_report(eval_dirs,                   # `psma evaluate` folders: paths, '
                 overwrite:bool=False,        # replace an existing report in out_dir
                 title:str='psma-nb: whole-body PSMA PET lesion segmentation — study report',
                 gallery:bool=True,           # draw the MIP gallery (reads the images)
+                quantify_dir=None,           # a `psma quantify` folder: its biomarkers as a section of their own
+                response_dir=None,           # a cohort `psma response` folder: RECIP per pair (and agreement with the truth)
                 ) -> Path:
     "Build the HTML and Markdown report (with figures and CSV tables) from evaluation folders; returns `out_dir`."
     out = check_out_dir(out_dir)
@@ -934,6 +1001,10 @@ def make_report(eval_dirs,                   # `psma evaluate` folders: paths, '
     run = read_run_info(run_info if run_info is not None else run_path)
     built = built_line(len(evals))
     blocks, csv = build_blocks(evals, run, run_path, gallery)
+    extra = [f(d) for f, d in ((quantify_blocks, quantify_dir), (response_blocks, response_dir)) if d is not None]
+    at = next(i for i, (k, x) in enumerate(blocks) if k == 'h2' and x[0] == 'reproducibility')
+    blocks[at:at] = [b for bl, _ in extra for b in bl]
+    for _, t in extra: csv.update(t)
     html, md, figs = render(blocks, title, built)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent/f".{out.name}.partial-{secrets.token_hex(4)}"
@@ -961,13 +1032,17 @@ def report_args(p:argparse.ArgumentParser):
                    "evaluation folders, when present)")
     p.add_argument('--title', default=None, help="report title")
     p.add_argument('--no-gallery', dest='gallery', action='store_false', help="skip the MIP gallery (no images read)")
+    p.add_argument('--quantify', metavar='DIR', default=None, help="a psma quantify folder: add its per-patient biomarkers")
+    p.add_argument('--response', metavar='DIR', default=None,
+                   help="a cohort psma response folder (responses.csv, summary.json): add RECIP per pair")
     p.add_argument('--overwrite', action='store_true', help="replace an existing report in REPORT_DIR")
 
 def report_main(args, settings) -> int:
     "Run `psma report`."
     import matplotlib; matplotlib.use('Agg')
     kw = dict(title=args.title) if args.title else {}
-    out = make_report(args.eval_dirs, args.out_dir, args.run_info, args.overwrite, gallery=args.gallery, **kw)
+    out = make_report(args.eval_dirs, args.out_dir, args.run_info, args.overwrite, gallery=args.gallery,
+                      quantify_dir=args.quantify, response_dir=args.response, **kw)
     probs = check_report(out)
     if probs: log(f"psma report: {len(probs)} problem(s) in the report, first: {probs[0]}")
     print(f"report of {len(args.eval_dirs)} evaluation(s) -> {out/'report.html'} and {out/'report.md'}")
