@@ -206,7 +206,7 @@ def part(items:Sequence, spec=None) -> list:
     return list(items)[k - 1::n]
 
 # %% ../nbs/01_core.ipynb #fa63fe25
-VERSION_PACKAGES = ('nnunetv2', 'torch', 'monai', 'numpy', 'scipy', 'pandas', 'SimpleITK', 'pydicom', 'highdicom',
+VERSION_PACKAGES = ('nnunetv2', 'torch', 'monai', 'numpy', 'scipy', 'pandas', 'scikit-learn', 'SimpleITK', 'pydicom', 'highdicom',
                     'connected-components-3d', 'pingouin', 'matplotlib')
 
 def versions() -> dict:

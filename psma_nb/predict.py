@@ -17,7 +17,7 @@ import SimpleITK as sitk
 import cc3d
 from fastcore.basics import patch
 from .config import PsmaError, Settings, load_settings
-from .core import check_same_grid, log, parallel_map, parse_part, part as take_part, progress, write_csv, write_image, write_json, is_quiet
+from .core import atomic_path, check_same_grid, log, parallel_map, parse_part, part as take_part, progress, write_csv, write_image, write_json, is_quiet
 from .study import find_studies, is_study, read_study, study_table
 from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, read_organ_names, to_groups,
                             uptake_mask)
@@ -25,10 +25,12 @@ from .outline import outline_lesions, outline_rule
 
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
-           'MIRRORING', 'FOCUS_MARGIN', 'WINDOW_BATCH', 'ORGAN_FILTERS', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES',
-           'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'drop_components',
-           'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction',
-           'NnunetModel', 'organ_check', 'predict', 'predict_args', 'predict_main']
+           'MIRRORING', 'FOCUS_MARGIN', 'WINDOW_BATCH', 'ORGAN_FILTERS', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
+           'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
+           'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs',
+           'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict',
+           'lesion_margin', 'Prediction', 'NnunetModel', 'component_features', 'fp_keep', 'fit_fp_filter',
+           'load_fp_filter', 'organ_check', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -357,6 +359,115 @@ def _filter_map(organ_filter:str, img:dict, pred:Prediction, names:dict|None, mo
         return sitk.GetArrayFromImage(pred.organs), 'model'
     return None, 'none'
 
+# %% ../nbs/50_predict.ipynb #618446f5
+FP_FEATURES = ('far_ratio', 'contrast', 'vol_ml', 'suvmax', 'peak_ratio', 'rel_z', 'lat', 'ap', 'elong')
+FP_FILTERS = ('auto', 'off')
+FP_FILTER_FILE = 'psma_fp_filter.pkl'     # in the model folder: the classifier, fitted on the model's own training scans
+FP_FILTER_RECORD = 'psma_fp_filter.json'  # ... and what it was fitted on, with its cross-validated effect
+FP_FILTER_THRESHOLD = 0.3   # a component is kept when the classifier gives it at least this probability of being a lesion
+FP_FILTER_CASES = 16        # training scans predicted (without mirroring) to fit it (about a minute on a bf16 CPU)
+FP_FILTER_MIN = 5           # lesion components and false components it needs at least, each
+BODY_SUV = 0.3              # the body, for the position features: SUV above this (air and the bed are below)
+
+def _body_extent(suv:np.ndarray):
+    "Body mask (SUV > BODY_SUV, opened) and its first and last slice."
+    from scipy import ndimage as ndi
+    body = ndi.binary_opening(suv > BODY_SUV, iterations=1)
+    zs = np.flatnonzero(body.any((1, 2)))
+    return body, (int(zs.min()), int(zs.max())) if len(zs) else (0, suv.shape[0] - 1)
+
+def component_features(mask:np.ndarray, suv:np.ndarray, spacing, connectivity:int=26) -> tuple[np.ndarray, pd.DataFrame]:
+    "(component labels, one row of `FP_FEATURES` per component): uptake, contrast to its near and far surroundings, size, shape, place in the body."
+    from scipy import ndimage as ndi
+    lab, n = cc3d.connected_components(np.asarray(mask) > 0, connectivity=connectivity, return_N=True)
+    if n == 0: return lab, pd.DataFrame(columns=['component', *FP_FEATURES])
+    suv, sp = np.asarray(suv, np.float32), np.asarray(spacing, float)
+    body, (z0, z1) = _body_extent(suv)
+    st, rows = np.ones((3, 3, 3), bool), []
+    for i, box in enumerate(ndi.find_objects(lab), 1):
+        pad = tuple(slice(max(b.start - 6, 0), min(b.stop + 6, s)) for b, s in zip(box, lab.shape))
+        c, s = lab[pad] == i, suv[pad]
+        near = ndi.binary_dilation(c, st, iterations=2) & ~c
+        far = ndi.binary_dilation(c, st, iterations=5) & ~ndi.binary_dilation(c, st, iterations=2)
+        v = s[c]
+        cz, cy, cx = (np.argwhere(c).mean(0) + [p.start for p in pad])
+        sl = body[int(round(cz))]
+        ys, xs = (np.flatnonzero(sl.any(1)), np.flatnonzero(sl.any(0))) if sl.any() else (np.array([0, lab.shape[1] - 1]), np.array([0, lab.shape[2] - 1]))
+        ext = np.array([b.stop - b.start for b in box]) * sp
+        near_med = float(np.median(s[near])) if near.any() else 0.
+        rows.append(dict(component=i, far_ratio=min(float(s[far].max()) / float(v.max()), 3.) if far.any() else 0.,
+                         contrast=np.log(max(float(v.max()) / max(near_med, 0.1), 1e-3)),
+                         vol_ml=np.log(c.sum() * sp.prod() / 1000), suvmax=np.log(max(float(v.max()), 1e-3)),
+                         peak_ratio=np.log(float(v.max()) / max(float(v.mean()), 1e-3)),
+                         rel_z=(cz - z0) / max(z1 - z0, 1), lat=abs(cx - (xs.min() + xs.max()) / 2) / max((xs.max() - xs.min()) / 2, 1),
+                         ap=(cy - (ys.min() + ys.max()) / 2) / max((ys.max() - ys.min()) / 2, 1),
+                         elong=np.log(ext.max() / max(ext.min(), 1e-3))))
+    return lab, pd.DataFrame(rows)
+
+def fp_keep(mask:np.ndarray, suv:np.ndarray, spacing, clf, threshold:float=FP_FILTER_THRESHOLD,
+            connectivity:int=26) -> tuple[np.ndarray, int]:
+    "(`mask` without the components `clf` calls false positives, how many were dropped)."
+    lab, f = component_features(mask, suv, spacing, connectivity)
+    if f.empty: return (np.asarray(mask) > 0).astype(np.uint8), 0
+    keep = np.zeros(int(lab.max()) + 1, bool)
+    keep[f.component.values] = clf.predict_proba(f[list(FP_FEATURES)].values)[:, 1] >= threshold
+    return keep[lab].astype(np.uint8), int((~keep[f.component.values]).sum())
+
+def _fp_classifier():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    return HistGradientBoostingClassifier(max_depth=3, max_iter=150, learning_rate=0.05, early_stopping=False, random_state=0)
+
+def _training_components(model, raw_dir:Path, labels:list, connectivity:int) -> pd.DataFrame:
+    "Features of every component the model predicts on training scans (after the SUVmax floor), marked lesion or not."
+    out = []
+    for lf in progress(labels, 'false-positive filter', unit='case'):
+        case = lf.name[:-len('.nii.gz')]
+        imgs = dict(suv=sitk.ReadImage(str(raw_dir/'imagesTr'/f'{case}_0000.nii.gz')))
+        if model.needs_ct: imgs['ct'] = sitk.ReadImage(str(raw_dir/'imagesTr'/f'{case}_0001.nii.gz'))
+        p, s = model(imgs), sitk.GetArrayFromImage(imgs['suv'])
+        sp = imgs['suv'].GetSpacing()[::-1]
+        m = drop_components(sitk.GetArrayFromImage(p.lesion), s, sp, 0., NNUNET_MIN_SUVMAX, connectivity)
+        lab, f = component_features(m, s, sp, connectivity)
+        hit = np.unique(lab[sitk.GetArrayFromImage(sitk.ReadImage(str(lf))) == LESION_LABEL])
+        out.append(f.assign(case=case, lesion=f.component.isin(hit)))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+def fit_fp_filter(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=FP_FILTER_CASES) -> dict:
+    "Fit (once; cached in the model folder) the false-positive filter on the model's predictions on its training scans."
+    import pickle
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+    rec_f, clf_f = model.model_dir/FP_FILTER_RECORD, model.model_dir/FP_FILTER_FILE
+    if rec_f.exists(): return json.loads(rec_f.read_text())
+    labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))[:cases]
+    if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
+    mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
+    try: t = _training_components(model, Path(raw_dir), labels, connectivity)
+    finally: model.predictor.mirroring = mirroring
+    n_les, n_fp = (int(t.lesion.sum()), int((~t.lesion).sum())) if len(t) else (0, 0)
+    rec = dict(usable=False, cases=len(labels), lesion_components=n_les, false_components=n_fp, features=list(FP_FEATURES),
+               threshold=FP_FILTER_THRESHOLD, classifier='scikit-learn HistGradientBoostingClassifier(max_depth=3, max_iter=150, '
+               'learning_rate=0.05), fitted on the model\'s own predictions on its training scans (no mirroring, SUVmax floor)')
+    if min(n_les, n_fp) < FP_FILTER_MIN:
+        rec['rule'] = f"needs at least {FP_FILTER_MIN} lesion and {FP_FILTER_MIN} false components on the training scans"
+    else:
+        X, y = t[list(FP_FEATURES)].values, t.lesion.values
+        k = min(6, t.case.nunique())
+        if k >= 2:   # how it does on scans it was not fitted on (grouped by scan)
+            p = cross_val_predict(_fp_classifier(), X, y, groups=t.case.values, cv=GroupKFold(k), method='predict_proba')[:, 1]
+            rec['cross_validated'] = dict(folds=k, lesion_components_kept=int((p[y] >= FP_FILTER_THRESHOLD).sum()),
+                                          false_components_kept=int((p[~y] >= FP_FILTER_THRESHOLD).sum()))
+        clf = _fp_classifier().fit(X, y)
+        with atomic_path(clf_f) as tmp: Path(tmp).write_bytes(pickle.dumps(clf))
+        rec.update(usable=True, rule=f"components kept when P(lesion) >= {FP_FILTER_THRESHOLD}")
+    write_json(rec, rec_f)
+    return rec
+
+def load_fp_filter(model_dir):
+    "The fitted false-positive filter of a model folder (a scikit-learn classifier), or None."
+    import pickle
+    f = Path(model_dir)/FP_FILTER_FILE
+    return pickle.loads(f.read_bytes()) if f.is_file() else None
+
 # %% ../nbs/50_predict.ipynb #978d697e
 def _model_organs_usable(model, todo, organ_filter:str, s:Settings, conn:int) -> dict:
     "For --organ-filter auto on cases without an organ map: the model's organ check (`organ_check`), logged once."
@@ -369,8 +480,18 @@ def _model_organs_usable(model, todo, organ_filter:str, s:Settings, conn:int) ->
             f"{check.get('lesions_found', '')} {check.get('false_components', '')}); --organ-filter model uses it anyway")
     return check
 
+def _fp_filter_for(model, todo, fp_filter:str, s:Settings, conn:int) -> tuple:
+    "For cases without an organ map and --fp-filter auto: (the model's false-positive filter or None, its record), fitted on first use."
+    if model is None or fp_filter == 'off': return None, {}
+    if all(not i.dicom and (i.path/'ORGANS.nii.gz').exists() for i in todo): return None, {}
+    raw = Path(s.nnunet_raw)/model.model_dir.parent.name
+    if (model.model_dir/FP_FILTER_RECORD).exists() or raw.is_dir(): rec = fit_fp_filter(model, raw, conn)
+    else: rec = dict(usable=False, rule=f"its training data {raw} is not here to fit it on")
+    if not rec['usable']: log(f"false-positive filter: not used ({rec['rule']})")
+    return (load_fp_filter(model.model_dir) if rec['usable'] else None), rec
+
 def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml, min_suvmax,
-                    organ_filter, outline, organs_out, conn) -> tuple[list, dict]:
+                    organ_filter, outline, organs_out, conn, fp_filter='auto') -> tuple[list, dict]:
     "The nnunet method of `predict`: one model, every case to do, post-processing, files; (rows, record)."
     from psma_nb.train import model_dir as _model_dir, resolve_device
     device = resolve_device(device or s.device)
@@ -380,6 +501,7 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
     rule = outline_rule(model_dir, outline)
     model = NnunetModel(model_dir, folds, device, mode, step) if todo else None
     check = _model_organs_usable(model, todo, organ_filter, s, conn)
+    fp_clf, fp_rec = _fp_filter_for(model, todo, fp_filter, s, conn)
     for i in progress(todo, 'nnU-Net', unit='case'):
         t = time.time()
         try: img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter in ('auto', 'study'))
@@ -387,19 +509,22 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
             rows.append(dict(case=i.case, status='failed', seconds=0., error=' '.join(str(e).split()))); continue
         pred = model(img)
         groups, source = _filter_map(organ_filter, img, pred, None if i.dicom else read_organ_names(i.path), check.get('usable', False))
-        arr = postprocess(sitk.GetArrayFromImage(pred.lesion), sitk.GetArrayFromImage(img['suv']),
-                          img['suv'].GetSpacing()[::-1], min_volume_ml, min_suvmax, conn,
-                          None if groups is None else uptake_mask(groups), rule)
+        raw, suv_a, sp = sitk.GetArrayFromImage(pred.lesion), sitk.GetArrayFromImage(img['suv']), img['suv'].GetSpacing()[::-1]
+        dropped = None
+        if groups is None and fp_clf is not None:   # no organ map: the learned filter on what the SUVmax floor leaves
+            raw, dropped = fp_keep(drop_components(raw, suv_a, sp, min_volume_ml, min_suvmax, conn), suv_a, sp, fp_clf,
+                                   FP_FILTER_THRESHOLD, conn)
+        arr = postprocess(raw, suv_a, sp, min_volume_ml, min_suvmax, conn, None if groups is None else uptake_mask(groups), rule)
         m = sitk.GetImageFromArray(arr); m.CopyInformation(pred.lesion)
         if organs_out and pred.organs is not None: write_image(pred.organs, out_dir/f"{i.case}_organs.nii.gz")
         write_image(m, out_dir/f"{i.case}.nii.gz")   # last: its presence means the case is done
-        rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=source,
+        rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=source, fp_dropped=dropped,
                          mirrored_windows=pred.stats.get('mirrored_windows'), windows=pred.stats.get('windows')))
     record = dict(method='nnunet', model=str(model_dir), folds=model.folds if model else folds, tta=mode,
                   device=device, step=step, min_volume_ml=min_volume_ml, min_suvmax=min_suvmax,
                   organ_filter=organ_filter, organ_filter_fraction=ORGAN_FILTER_FRACTION, organ_filter_peak=True,
                   organ_classes=bool(model.organ_labels) if model else None, model_organ_check=check, focus_margin=FOCUS_MARGIN,
-                  outline=rule, connectivity=conn)
+                  fp_filter=fp_filter, fp_filter_record=fp_rec, outline=rule, connectivity=conn)
     return rows, record
 
 # %% ../nbs/50_predict.ipynb #9db78cfd
@@ -514,15 +639,18 @@ def predict(
     organs_out:bool=False,          # nnunet, organ-aware model: also write `<case>_organs.nii.gz` (organ groups)
     part:str|None=None,             # 'K/N': only the K-th of N interleaved shares of the cases (cluster array jobs)
     mapping=None,                   # write the table linking case ids to study folders here (keep it apart)
+    fp_filter:str='auto',           # nnunet: the learned false-positive filter (`fit_fp_filter`) on cases without organ map; 'off'
 ) -> pd.DataFrame:
     "Predict lesion masks for every case of `input` (or one part of them) into `out_dir`; returns a table of what was done."
     s, out_dir = settings or load_settings(), Path(out_dir)
     inputs = find_inputs(input, split)
     if not inputs: raise PsmaError(f"no case of split {split!r} in {input}")
     organ_filter = _check_args(inputs, out_dir, method, dicom_seg, organ_filter, outline, threshold, min_suvmax, min_volume_ml)
+    if fp_filter not in FP_FILTERS: raise PsmaError(f"--fp-filter must be one of {', '.join(FP_FILTERS)}, not {fp_filter!r}")
     inputs = take_part(inputs, part)
     asked = dict(method=method, model=str(model_dir) if model_dir else None, folds=folds, tta=str(tta), step=step,
                  min_volume_ml=min_volume_ml, min_suvmax=min_suvmax, organ_filter=organ_filter, outline=str(outline),
+                 fp_filter=fp_filter if method == 'nnunet' else None,
                  threshold=threshold if method == 'threshold' else None, threshold_rule=threshold_rule if method == 'threshold' else None,
                  connectivity=int(s.connectivity))
     if out_dir.is_dir(): _same_settings(out_dir, dict(asked=asked), overwrite)
@@ -542,7 +670,7 @@ def predict(
                       organ_margin_mm=ORGAN_MARGIN_MM, connectivity=conn)
     else:
         rows, record = _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml,
-                                       min_suvmax, organ_filter, outline, organs_out, conn)
+                                       min_suvmax, organ_filter, outline, organs_out, conn, fp_filter)
     if dicom_seg:
         from psma_nb.masks import write_seg_dicom
         for i in inputs:
@@ -590,6 +718,9 @@ def predict_args(p):
                    help="nnunet: drop components lying mostly in, or peaking in, physiological-uptake organs: of the study's "
                         "ORGANS.nii.gz (study), of the model's own organ prediction (model), the study's where it has one "
                         "and else the model's (auto, the default), or none (off)")
+    p.add_argument('--fp-filter', choices=FP_FILTERS, default='auto',
+                   help="nnunet: on cases without an organ map, drop the components a classifier fitted on the model's own "
+                        "training scans calls false positives (auto, the default; fitted once, kept in the model folder) or not (off)")
     p.add_argument('--organs-out', action='store_true',
                    help="nnunet, organ-aware model: also write <case>_organs.nii.gz, the predicted organ groups")
     p.add_argument('--outline', default='auto', metavar='auto|off|F',
@@ -614,5 +745,6 @@ def predict_main(args, settings):
     if args.step is not None and not 0 < args.step <= 1: raise PsmaError("--step must be in (0, 1]")
     predict(args.input, args.out_dir, args.method, args.model_dir, settings, args.folds, args.tta, args.device,
             args.step, args.min_volume, args.min_suvmax, args.threshold_rule, args.threshold, args.dicom_seg,
-            args.overwrite, args.split, args.organ_filter, args.outline, args.organs_out, args.part, args.mapping)
+            args.overwrite, args.split, args.organ_filter, args.outline, args.organs_out, args.part, args.mapping,
+            args.fp_filter)
     print(args.out_dir)
