@@ -26,7 +26,7 @@ from .outline import outline_lesions, outline_rule
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
            'MIRRORING', 'FOCUS_MARGIN', 'WINDOW_BATCH', 'ORGAN_FILTERS', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
-           'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
+           'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
            'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs',
            'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict',
            'lesion_margin', 'Prediction', 'NnunetModel', 'component_features', 'fp_keep', 'fit_fp_filter',
@@ -268,7 +268,7 @@ class NnunetModel:
         self.channels = _model_channels(self.model_dir)
         self.needs_ct = len(self.channels) > 1
         add_trainer_dir()
-        self.folds = _find_folds(self.model_dir, folds, checkpoint)
+        self.folds, self.checkpoint = _find_folds(self.model_dir, folds, checkpoint), checkpoint
         self.device, self.mirroring, self.bf16 = device, mirroring, device == 'cpu' and cpu_bf16()
         with contextlib.redirect_stdout(io.StringIO()):
             self.predictor = _predictor_class()(tile_step_size=step, use_gaussian=True, use_mirroring=mirroring != 'off',
@@ -284,6 +284,15 @@ class NnunetModel:
                                 "(psma-nb's own trainers are found without it)") from e
         labels = self.predictor.dataset_json['labels']
         self.organ_labels = {v: k for k, v in labels.items() if v not in (0, LESION_LABEL)}   # model label -> group name
+
+    @functools.cached_property
+    def weights(self) -> str:
+        "SHA-1 of the checkpoints predicting (what a result kept in the model folder was measured on)."
+        h = hashlib.sha1()
+        for f in self.folds:
+            with open(self.model_dir/f'fold_{f}'/self.checkpoint, 'rb') as fh:
+                for b in iter(lambda: fh.read(1 << 20), b''): h.update(b)
+        return h.hexdigest()
 
 # %% ../nbs/50_predict.ipynb #febb4d02
 def _maps(predictor, logits, properties, organ_labels:dict) -> tuple:
@@ -364,7 +373,9 @@ FP_FEATURES = ('far_ratio', 'contrast', 'vol_ml', 'suvmax', 'peak_ratio', 'rel_z
 FP_FILTERS = ('auto', 'off')
 FP_FILTER_FILE = 'psma_fp_filter.pkl'     # in the model folder: the classifier, fitted on the model's own training scans
 FP_FILTER_RECORD = 'psma_fp_filter.json'  # ... and what it was fitted on, with its cross-validated effect
-FP_FILTER_THRESHOLD = 0.3   # a component is kept when the classifier gives it at least this probability of being a lesion
+FP_FILTER_THRESHOLD = 0.3   # a component is kept when the classifier gives it at least this probability of being a lesion ...
+FP_FILTER_KEEP = 0.9        # ... or, chosen on the training scans: the highest that keeps this share of the lesion components
+                            # on scans the classifier was not fitted on (cross-validated, grouped by scan)
 FP_FILTER_CASES = 16        # training scans predicted (without mirroring) to fit it (about a minute on a bf16 CPU)
 FP_FILTER_MIN = 5           # lesion components and false components it needs at least, each
 BODY_SUV = 0.3              # the body, for the position features: SUV above this (air and the bed are below)
@@ -433,18 +444,18 @@ def _training_components(model, raw_dir:Path, labels:list, connectivity:int) -> 
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 def fit_fp_filter(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=FP_FILTER_CASES) -> dict:
-    "Fit (once; cached in the model folder) the false-positive filter on the model's predictions on its training scans."
+    "Fit (once per model weights; kept in the model folder) the false-positive filter on the model's predictions on its training scans."
     import pickle
     from sklearn.model_selection import GroupKFold, cross_val_predict
     rec_f, clf_f = model.model_dir/FP_FILTER_RECORD, model.model_dir/FP_FILTER_FILE
-    if rec_f.exists(): return json.loads(rec_f.read_text())
+    if rec_f.exists() and json.loads(rec_f.read_text()).get('weights') == model.weights: return json.loads(rec_f.read_text())
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))[:cases]
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
     mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
     try: t = _training_components(model, Path(raw_dir), labels, connectivity)
     finally: model.predictor.mirroring = mirroring
     n_les, n_fp = (int(t.lesion.sum()), int((~t.lesion).sum())) if len(t) else (0, 0)
-    rec = dict(usable=False, cases=len(labels), lesion_components=n_les, false_components=n_fp, features=list(FP_FEATURES),
+    rec = dict(usable=False, weights=model.weights, cases=len(labels), lesion_components=n_les, false_components=n_fp, features=list(FP_FEATURES),
                threshold=FP_FILTER_THRESHOLD, classifier='scikit-learn HistGradientBoostingClassifier(max_depth=3, max_iter=150, '
                'learning_rate=0.05), fitted on the model\'s own predictions on its training scans (no mirroring, SUVmax floor)')
     if min(n_les, n_fp) < FP_FILTER_MIN:
@@ -452,13 +463,16 @@ def fit_fp_filter(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=FP_
     else:
         X, y = t[list(FP_FEATURES)].values, t.lesion.values
         k = min(6, t.case.nunique())
-        if k >= 2:   # how it does on scans it was not fitted on (grouped by scan)
+        if k >= 2:   # how it does on scans it was not fitted on (grouped by scan): the threshold that keeps FP_FILTER_KEEP
             p = cross_val_predict(_fp_classifier(), X, y, groups=t.case.values, cv=GroupKFold(k), method='predict_proba')[:, 1]
-            rec['cross_validated'] = dict(folds=k, lesion_components_kept=int((p[y] >= FP_FILTER_THRESHOLD).sum()),
-                                          false_components_kept=int((p[~y] >= FP_FILTER_THRESHOLD).sum()))
+            ok = [th for th in np.round(np.arange(0.02, 0.91, 0.02), 2) if (p[y] >= th).mean() >= FP_FILTER_KEEP]
+            rec['threshold'] = float(max(ok)) if ok else 0.
+            rec['cross_validated'] = dict(folds=k, lesion_components_kept=int((p[y] >= rec['threshold']).sum()),
+                                          false_components_kept=int((p[~y] >= rec['threshold']).sum()),
+                                          threshold_rule=f"the highest threshold keeping >= {FP_FILTER_KEEP:.0%} of the lesion components")
         clf = _fp_classifier().fit(X, y)
         with atomic_path(clf_f) as tmp: Path(tmp).write_bytes(pickle.dumps(clf))
-        rec.update(usable=True, rule=f"components kept when P(lesion) >= {FP_FILTER_THRESHOLD}")
+        rec.update(usable=True, rule=f"components kept when P(lesion) >= {rec['threshold']}")
     write_json(rec, rec_f)
     return rec
 
@@ -513,7 +527,7 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
         dropped = None
         if groups is None and fp_clf is not None:   # no organ map: the learned filter on what the SUVmax floor leaves
             raw, dropped = fp_keep(drop_components(raw, suv_a, sp, min_volume_ml, min_suvmax, conn), suv_a, sp, fp_clf,
-                                   FP_FILTER_THRESHOLD, conn)
+                                   fp_rec['threshold'], conn)
         arr = postprocess(raw, suv_a, sp, min_volume_ml, min_suvmax, conn, None if groups is None else uptake_mask(groups), rule)
         m = sitk.GetImageFromArray(arr); m.CopyInformation(pred.lesion)
         if organs_out and pred.organs is not None: write_image(pred.organs, out_dir/f"{i.case}_organs.nii.gz")
@@ -554,7 +568,7 @@ def _check_cases(model, raw_dir, labels, connectivity, found):
 def organ_check(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=ORGAN_CHECK_CASES) -> dict:
     "Measure on training scans whether `model`'s organ prediction, as organ filter, keeps the lesions and drops false components."
     f = model.model_dir/ORGAN_CHECK_FILE
-    if f.exists(): return json.loads(f.read_text())
+    if f.exists() and json.loads(f.read_text()).get('weights') == model.weights: return json.loads(f.read_text())   # measured on these weights
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to check it on")
     found = np.zeros((2, 2), int)
@@ -563,7 +577,7 @@ def organ_check(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=ORGAN
         _check_cases(model, raw_dir, labels[:cases], connectivity, found)
     finally: model.predictor.mirroring = mirroring   # rows: no filter, model organs; columns: lesions found, false components
     ok = bool(found[1, 0] >= ORGAN_CHECK_KEPT * found[0, 0] and found[1, 1] <= ORGAN_CHECK_REMOVED * found[0, 1])
-    out = dict(usable=ok, cases=min(cases, len(labels)), lesions_found=dict(no_filter=int(found[0, 0]), model_organs=int(found[1, 0])),
+    out = dict(usable=ok, weights=model.weights, cases=min(cases, len(labels)), lesions_found=dict(no_filter=int(found[0, 0]), model_organs=int(found[1, 0])),
                false_components=dict(no_filter=int(found[0, 1]), model_organs=int(found[1, 1])),
                rule=f"usable when the model's organs keep >= {ORGAN_CHECK_KEPT:.0%} of the lesions found and remove >= "
                     f"{ORGAN_CHECK_REMOVED:.0%} of the false components, on {cases} training scans without mirroring")
