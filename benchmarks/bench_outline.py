@@ -23,7 +23,7 @@ from psma_nb.train import TINY_PATCH
 from psma_nb.nnunet_trainers.psma_presets import LogSUV, cpu_bf16
 from psma_nb.outline import outline_lesions
 from psma_nb.predict import drop_components
-from psma_nb.phantom import simulate_case
+from psma_nb.imaging import simulate_case
 from bench_training import tiny_unet, median_time, train_iteration
 
 

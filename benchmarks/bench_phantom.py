@@ -12,7 +12,8 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage as ndi
 sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-from psma_nb.phantom import make_case, write_case, CENTRES, _sigma_vox
+from psma_nb.imaging import make_case, CENTRES, _sigma_vox
+from psma_nb.phantom import write_case
 
 
 def timed(fn, repeat):

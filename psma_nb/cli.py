@@ -123,6 +123,7 @@ def _not_utf8(argv) -> str|None:
         except UnicodeEncodeError: return a
     return None
 
+# %% ../nbs/98_cli.ipynb #d9cadf5a
 def main(argv=None) -> int:
     "Run the `psma` command line; returns the exit status."
     argv = sys.argv[1:] if argv is None else list(argv)

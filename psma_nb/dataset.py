@@ -156,6 +156,7 @@ def make_dataset(
         if fresh: shutil.rmtree(folder, ignore_errors=True)
         raise
 
+# %% ../nbs/30_dataset.ipynb #1497f8b3
 def _fill_dataset(folder, cohort, train, channels, pet_norm, organs, names, n_folds, s, cohort_dir) -> Path:
     "Copy the training cases into `folder` and write dataset.json, the marker and the folds (only what changed)."
     (folder/'imagesTr').mkdir(parents=True, exist_ok=True); (folder/'labelsTr').mkdir(exist_ok=True)

@@ -25,9 +25,9 @@ from .predict import predict
 from .report import make_report
 
 # %% auto #0
-__all__ = ['STAGES', 'DICOM_CENTRE', 'MODES', 'demo_settings', 'run_config', 'stage_phantom', 'stage_convert', 'stage_dataset',
-           'stage_train', 'stage_predict', 'stage_evaluate', 'stage_report', 'PeakMemory', 'run_demo', 'demo_args',
-           'demo_main']
+__all__ = ['STAGES', 'DICOM_CENTRE', 'MODES', 'CLAIM_MEASURES', 'demo_settings', 'run_config', 'stage_phantom', 'stage_convert',
+           'stage_dataset', 'stage_train', 'stage_predict', 'stage_evaluate', 'stage_report', 'PeakMemory', 'run_demo',
+           'demo_args', 'demo_main', 'study_claims']
 
 # %% ../nbs/95_demo.ipynb #c08527af
 STAGES = ('phantom', 'convert', 'dataset', 'train', 'predict', 'evaluate', 'report')
@@ -112,6 +112,7 @@ def stage_evaluate(out:Path, s:Settings, mode:str) -> dict:
                       dice_mean=a['voxel']['dice_mean'])
     return res
 
+# %% ../nbs/95_demo.ipynb #13ecf799
 def stage_report(out:Path, s:Settings, mode:str) -> dict:
     "The report from both evaluations and this run's record."
     path = make_report([out/'evaluation'/'nnunet', out/'evaluation'/'threshold'], out/'report',
@@ -202,6 +203,7 @@ def run_demo(
     _record(out, run, pm, t_all)
     return run
 
+# %% ../nbs/95_demo.ipynb #1ae6a42f
 def _record(out:Path, run:dict, pm:PeakMemory, t0:float):
     run['total_seconds'] = round(sum(v.get('seconds', 0) for v in run['stages'].values()), 1)
     run['peak_memory_bytes'] = max(pm.peak, run.get('peak_memory_bytes', 0))   # a resumed run keeps its earlier peak
@@ -232,3 +234,22 @@ def demo_main(args, settings):
     print(f"{'total':<{w}}  {run['total_seconds']/60:6.1f} min   peak memory {run['peak_memory_gb']:.1f} GB")
     rep = Path(run['stages']['report']['result']['report'])
     print(f"report: {rep/'report.html' if rep.is_dir() else rep}")
+
+# %% ../nbs/95_demo.ipynb #f94d8f5a
+CLAIM_MEASURES = {'lesion PPV': ('lesion', 'ppv'), 'mean DSC': ('voxel', 'dice_mean')}   # (summary level, key)
+
+def study_claims(out_dir,              # a demo run (or any folder with evaluation/nnunet and evaluation/threshold)
+                 ) -> pd.DataFrame:
+    "Per group of the evaluation (all, each centre): nnU-Net's lesion PPV and mean DSC beside the threshold baseline's, and whether nnU-Net's is higher."
+    summ = {}
+    for m in ('nnunet', 'threshold'):
+        f = Path(out_dir)/'evaluation'/m/'summary.json'
+        if not f.is_file(): raise PsmaError(f"no evaluation of {m} in {Path(out_dir)} ({f.name} missing): run psma demo (or psma evaluate) first")
+        summ[m] = json.loads(f.read_text())
+    rows = []
+    for g in summ['nnunet']['groups']:
+        for name, (level, key) in CLAIM_MEASURES.items():
+            a = float(summ['nnunet'][g][level].get(key, np.nan))
+            b = float(summ['threshold'].get(g, {}).get(level, {}).get(key, np.nan))
+            rows.append(dict(group=g, measure=name, nnunet=a, threshold=b, holds=bool(a > b)))
+    return pd.DataFrame(rows)

@@ -69,6 +69,7 @@ def scan_dicom(folder) -> list[Series]:
 def _listing(series:Sequence[Series]) -> str:
     return '; '.join(repr(s) for s in series)
 
+# %% ../nbs/11_dicom.ipynb #92ee0431
 def choose_series(series:Sequence[Series],  # from `scan_dicom`
                   uid:str|None=None,        # SeriesInstanceUID asked for (--series)
                   modality:str='PT',        # the modality wanted
@@ -132,6 +133,7 @@ def _same(h:Dataset, h0:Dataset, tag:str) -> bool:
     if a is None or b is None: return a is None and b is None
     return a.value == b.value or h.get(tag) == h0.get(tag)
 
+# %% ../nbs/11_dicom.ipynb #19e08653
 def sort_slices(headers:Sequence[Dataset],  # headers of one series
                 tol:float=0.01,             # allowed deviation of a gap, as a fraction of the spacing
                ) -> tuple[list[Dataset], Geometry]:
@@ -307,6 +309,7 @@ def _write_series(datasets, out_dir:Path, overwrite:bool) -> Path:
         if tmp.exists(): shutil.rmtree(tmp)
     return out_dir
 
+# %% ../nbs/11_dicom.ipynb #7ae3a161
 def write_pet_series(suv:sitk.Image,              # body-weight SUV image
                      out_dir,                     # folder to create, one file per slice
                      *,
@@ -363,6 +366,7 @@ def write_pet_series(suv:sitk.Image,              # body-weight SUV image
         dss.append(ds)
     return _write_series(dss, out_dir, overwrite)
 
+# %% ../nbs/11_dicom.ipynb #9eec7ae4
 def write_ct_series(ct:sitk.Image,            # CT in HU
                     out_dir,                  # folder to create
                     *,

@@ -82,6 +82,7 @@ def _select_rois(ds, rois, where) -> list[int]:
     if not nums: raise PsmaError(f"no structure named {', '.join(rois)} in {where}; it holds: {', '.join(names)}")
     return nums
 
+# %% ../nbs/12_masks.ipynb #512e89ec
 def rtstruct_to_mask(rtstruct,                  # RTSTRUCT file (or pydicom Dataset)
                      reference:sitk.Image,      # the grid to rasterise on (the PET)
                      rois:Sequence[str]|str|None=None,  # structure names (fnmatch patterns); None = the only one
@@ -224,6 +225,7 @@ def write_seg_dicom(mask:sitk.Image,        # 0/1 mask on the PET grid
     with atomic_path(out_path, overwrite) as tmp: seg.save_as(tmp)
     return Path(out_path)
 
+# %% ../nbs/12_masks.ipynb #475e711f
 def write_rtstruct(mask:sitk.Image,         # 0/1 mask on the PET grid
                    pet_dir,                 # folder of the PET series it belongs to
                    out_path,                # RTSTRUCT file to write

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import numpy as np
-import cc3d
 import SimpleITK as sitk
 from scipy import ndimage as ndi
 from .config import PsmaError
 from .core import write_json, progress, log
+from .lesions import label_lesions
 
 # %% auto #0
 __all__ = ['OUTLINE_FILE', 'OUTLINE_HALO', 'OUTLINE_RING', 'OUTLINE_FRACTIONS', 'OUTLINE_MIN_DICE', 'outline_lesions',
@@ -31,7 +31,7 @@ _CUBE = np.ones((3, 3, 3), bool)
 
 def _crops(mask:np.ndarray, suv:np.ndarray, margin:int, connectivity:int=26):
     "Per connected component of `mask`: (crop box, its voxels, SUV, the other components' voxels) in a box `margin` voxels larger."
-    lab, n = cc3d.connected_components(np.asarray(mask) > 0, connectivity=connectivity, return_N=True)
+    lab = label_lesions(np.asarray(mask) > 0, connectivity).dense()
     for i, box in enumerate(ndi.find_objects(lab), 1):
         if box is None: continue
         box = tuple(slice(max(b.start - margin, 0), min(b.stop + margin, s)) for b, s in zip(box, lab.shape))
@@ -47,7 +47,7 @@ def _outlines(v, comp, others, fractions, halo:int, ring:tuple, connectivity:int
     out = []
     for f in fractions:
         cand = reach & (v >= bg + f * (peak - bg))
-        cl = cc3d.connected_components(cand, connectivity=connectivity)
+        cl = label_lesions(cand, connectivity).dense()
         keep = np.unique(cl[comp & cand]); keep = keep[keep > 0]
         r = np.isin(cl, keep) if len(keep) else comp   # peak below its own background: keep the component as drawn
         out.append(r)

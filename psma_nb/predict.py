@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-import cc3d
 from fastcore.basics import patch
 from .config import PsmaError, Settings, load_settings
 from .core import atomic_path, check_same_grid, log, parallel_map, parse_part, part as take_part, progress, write_csv, write_image, write_json, is_quiet
 from .study import find_studies, is_study, read_study, study_table
 from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, read_organ_names, to_groups,
                             uptake_mask)
+from .lesions import label_lesions
 from .outline import outline_lesions, outline_rule
 
 # %% auto #0
@@ -85,7 +85,7 @@ def drop_components(mask:np.ndarray, suv:np.ndarray|None=None, spacing=None, min
     "`mask` without the connected components smaller than `min_volume_ml`, with SUVmax below `min_suvmax`, lying `organ_fraction` or more inside `organ` (a boolean map), or (`organ_peak`, with `suv`) whose hottest voxel lies in `organ`."
     mask = np.asarray(mask) > 0
     if not mask.any() or (min_volume_ml <= 0 and min_suvmax <= 0 and organ is None): return mask.astype(np.uint8)
-    lab, n = cc3d.connected_components(mask, connectivity=connectivity, return_N=True)
+    comps = label_lesions(mask, connectivity); lab, n = comps.dense(), comps.n
     idx = lab.ravel()
     count = np.bincount(idx, minlength=n + 1)
     keep = np.ones(n + 1, bool)
@@ -390,7 +390,7 @@ def _body_extent(suv:np.ndarray):
 def component_features(mask:np.ndarray, suv:np.ndarray, spacing, connectivity:int=26) -> tuple[np.ndarray, pd.DataFrame]:
     "(component labels, one row of `FP_FEATURES` per component): uptake, contrast to its near and far surroundings, size, shape, place in the body."
     from scipy import ndimage as ndi
-    lab, n = cc3d.connected_components(np.asarray(mask) > 0, connectivity=connectivity, return_N=True)
+    comps = label_lesions(np.asarray(mask) > 0, connectivity); lab, n = comps.dense(), comps.n
     if n == 0: return lab, pd.DataFrame(columns=['component', *FP_FEATURES])
     suv, sp = np.asarray(suv, np.float32), np.asarray(spacing, float)
     body, (z0, z1) = _body_extent(suv)
@@ -428,6 +428,7 @@ def _fp_classifier():
     from sklearn.ensemble import HistGradientBoostingClassifier
     return HistGradientBoostingClassifier(max_depth=3, max_iter=150, learning_rate=0.05, early_stopping=False, random_state=0)
 
+# %% ../nbs/50_predict.ipynb #a9feade9
 def _training_components(model, raw_dir:Path, labels:list, connectivity:int) -> pd.DataFrame:
     "Features of every component the model predicts on training scans (after the SUVmax floor), marked lesion or not."
     out = []
@@ -443,12 +444,19 @@ def _training_components(model, raw_dir:Path, labels:list, connectivity:int) -> 
         out.append(f.assign(case=case, lesion=f.component.isin(hit)))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
+def _kept_record(model:NnunetModel, name:str) -> dict|None:
+    "The record `name` kept in the model folder when it was measured on these weights (`NnunetModel.weights`), else None."
+    f = model.model_dir/name
+    try: rec = json.loads(f.read_text()) if f.is_file() else None
+    except (OSError, ValueError): return None          # unreadable: measured again and rewritten
+    return rec if isinstance(rec, dict) and rec.get('weights') == model.weights else None
+
 def fit_fp_filter(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=FP_FILTER_CASES) -> dict:
     "Fit (once per model weights; kept in the model folder) the false-positive filter on the model's predictions on its training scans."
     import pickle
     from sklearn.model_selection import GroupKFold, cross_val_predict
     rec_f, clf_f = model.model_dir/FP_FILTER_RECORD, model.model_dir/FP_FILTER_FILE
-    if rec_f.exists() and json.loads(rec_f.read_text()).get('weights') == model.weights: return json.loads(rec_f.read_text())
+    if (rec := _kept_record(model, FP_FILTER_RECORD)) is not None: return rec
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))[:cases]
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
     mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
@@ -476,6 +484,7 @@ def fit_fp_filter(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=FP_
     write_json(rec, rec_f)
     return rec
 
+# %% ../nbs/50_predict.ipynb #01de3b63
 def load_fp_filter(model_dir):
     "The fitted false-positive filter of a model folder (a scikit-learn classifier), or None."
     import pickle
@@ -549,8 +558,8 @@ ORGAN_CHECK_REMOVED = 0.5   # ... and must remove at least half of the false com
 
 def _components_found(mask:np.ndarray, ref:np.ndarray, connectivity:int) -> tuple[int, int]:
     "(reference lesions touched, predicted components touching no reference lesion)."
-    lab, n = cc3d.connected_components(mask > 0, connectivity=connectivity, return_N=True)
-    rl = cc3d.connected_components(ref > 0, connectivity=connectivity)
+    comps = label_lesions(mask > 0, connectivity); lab, n = comps.dense(), comps.n
+    rl = label_lesions(ref > 0, connectivity).dense()
     both = (mask > 0) & (ref > 0)
     return len(np.unique(rl[both])), n - len(np.unique(lab[both]))
 
@@ -568,7 +577,7 @@ def _check_cases(model, raw_dir, labels, connectivity, found):
 def organ_check(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=ORGAN_CHECK_CASES) -> dict:
     "Measure on training scans whether `model`'s organ prediction, as organ filter, keeps the lesions and drops false components."
     f = model.model_dir/ORGAN_CHECK_FILE
-    if f.exists() and json.loads(f.read_text()).get('weights') == model.weights: return json.loads(f.read_text())   # measured on these weights
+    if (rec := _kept_record(model, ORGAN_CHECK_FILE)) is not None: return rec   # measured on these weights
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to check it on")
     found = np.zeros((2, 2), int)

@@ -19,10 +19,10 @@ from .core import write_csv, write_json, parallel_map, log
 from .study import read_study, study_table
 from .organs import GROUP_NAMES, GROUP_SITES
 from .lesions import (Components, label_lesions, lesion_table, lesion_sites, as_binary, check_connectivity,
-                             SPHERE_1ML_RADIUS_MM)
+                             plot_mip, SPHERE_1ML_RADIUS_MM)
 from .metrics import check_suv
 from .biomarkers import patient_biomarkers
-from .evaluate import truth_sites, organ_site_map, read_prediction, lesion_lps, plot_mip, save_figure
+from .evaluate import truth_sites, organ_site_map, read_prediction, lesion_lps, save_figure
 
 # %% auto #0
 __all__ = ['SITES', 'PHANTOM_SITES', 'PELVIS_MIN_WIDTH_MM', 'LESION_COLUMNS', 'PATIENT_COLUMNS', 'OUTPUT_FILES', 'SITE_RULE',

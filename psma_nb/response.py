@@ -17,8 +17,8 @@ from . import __version__
 from .config import PsmaError
 from .core import write_csv, write_json, write_text, atomic_path, parallel_map, log, read_table
 from .study import read_study, study_table
-from .lesions import label_lesions, dominant_label, check_connectivity
-from .evaluate import plot_mip, save_figure
+from .lesions import label_lesions, dominant_label, check_connectivity, plot_mip
+from .evaluate import save_figure
 from .followup import recip_category, tv_change_pct, RECIP_SOURCE, RECIP_CATEGORIES, RECIP_PR_PCT, RECIP_PD_PCT
 from .quantify import quantify_study
 

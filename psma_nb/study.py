@@ -226,6 +226,7 @@ def _check_out(out:Path, overwrite:bool):
         raise PsmaError(f"{out} already holds {', '.join(have)}; pass --overwrite to replace the study")
     if out.exists() and not out.is_dir(): raise PsmaError(f"{out} exists and is not a folder")
 
+# %% ../nbs/13_study.ipynb #f49bad12
 def convert_study(dicom_dir,                 # folder with the PET series (searched recursively)
                   out_dir,                   # study folder to write
                   *,
@@ -344,6 +345,7 @@ def _overrides(args) -> SuvOverrides:
                         reference_time=args.reference_time, decay_correction=args.decay_correction,
                         allow_uncorrected=args.allow_uncorrected))
 
+# %% ../nbs/13_study.ipynb #784c7041
 def _organ_args(values, batch_folder:Path|None=None) -> list:
     "`--organs MAP[:TABLE]` values as [(path, table)]; in batch mode MAP is a folder and the patient's file is taken from it."
     out = []
@@ -477,6 +479,7 @@ def _split_patients(t:pd.DataFrame, test_centres, test_fraction:float, seed:int)
         split[(t.centre == c) & t.patient.isin(test)] = 'test'
     return split
 
+# %% ../nbs/13_study.ipynb #d550f98a
 def link_cohort(roots,                       # cohort folders (trees of study folders, any depth)
                 out,                         # the cohort folder to make
                 centres=None,                # a centre name per root (default centre1, centre2, ...)
@@ -540,6 +543,7 @@ def link_cohort(roots,                       # cohort folders (trees of study fo
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return table
 
+# %% ../nbs/13_study.ipynb #ec12c9a9
 def cohort_args(p:argparse.ArgumentParser):
     "Options of `psma cohort`."
     p.add_argument('roots', nargs='+', metavar='ROOT', help="cohort folders: trees of study folders (autoPET layout, any depth)")

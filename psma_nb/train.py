@@ -110,6 +110,7 @@ def dataset_folders(s:Settings) -> tuple[Path, Path]:
         raise PsmaError(f"no nnU-Net dataset at {raw}; make it first with `psma dataset COHORT_DIR`")
     return raw, Path(s.nnunet_preprocessed)/s.dataset
 
+# %% ../nbs/41_train.ipynb #638908fa
 def plan_and_preprocess(settings:Settings|None=None, planner:str='default', force:bool=False,
                         configurations:tuple|None=None) -> Path:
     "nnU-Net fingerprint, plans (+ `3d_tiny`) and preprocessing of `configurations` (default: the settings preset's); returns the plans file."

@@ -13,6 +13,15 @@ def run_psma(*args, cwd=None, env=None, timeout=1800):
                           timeout=timeout)
 
 
+def phantom_project(folder:Path, n:str) -> Path:
+    "A project folder with the repository's settings.ini (work folder inside) and a phantom cohort of `n` (e.g. 'centre1=6') in work/cohort."
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder/'settings.ini').write_text((ROOT/'settings.ini').read_text())
+    r = run_psma('phantom', '--n', n, '--quiet', cwd=folder)
+    assert r.returncode == 0, r.stderr
+    return folder
+
+
 @pytest.fixture
 def psma():
     return run_psma

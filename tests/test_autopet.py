@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 import pytest
-from conftest import ROOT, run_psma
+from conftest import run_psma, phantom_project
 from psma_nb.study import study_table
 
 # (patient folder, study folder): 4 patients, 6 studies; the first study name recurs under three patients,
@@ -44,10 +44,7 @@ def leaks(folder:Path) -> list[str]:
 @pytest.fixture(scope='module')
 def tree(tmp_path_factory):
     "A project folder (own settings.ini) with the autoPET-style tree `autopet/` made from a 6-case phantom cohort."
-    proj = tmp_path_factory.mktemp('autopet')
-    (proj/'settings.ini').write_text((ROOT/'settings.ini').read_text())
-    r = run_psma('phantom', '--n', 'centre1=6', '--quiet', cwd=proj)
-    assert r.returncode == 0, r.stderr
+    proj = phantom_project(tmp_path_factory.mktemp('autopet'), 'centre1=6')
     src = sorted(p.parent for p in (proj/'work'/'cohort').glob('*/SUV.nii.gz'))
     assert len(src) == len(TREE)
     root = proj/'autopet'

@@ -44,6 +44,14 @@ def test_report_tables_hold_numbers(demo):
     assert 'data:image/png;base64,' in text
 
 
+def test_nnunet_beats_the_threshold_baseline(demo):
+    "The study-level claim on the quick run's record: nnU-Net's pooled lesion PPV and mean DSC above the SUV-threshold baseline's."
+    from psma_nb.demo import study_claims
+    c = study_claims(demo['out'])
+    pooled = c[c.group == 'all']
+    assert len(pooled) == 2 and pooled.holds.all(), c.to_string()
+
+
 def test_rerun_resumes(demo):
     t = time.time()
     r = run_psma('demo', '--quick', '--no-tta', '-o', demo['out'], '--device', 'cpu')

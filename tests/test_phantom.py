@@ -1,4 +1,4 @@
-"End-to-end checks of `psma phantom` through the real console script (the notebook 20_phantom tests the pieces)."
+"End-to-end checks of `psma phantom` through the real console script (notebooks 20_anatomy, 21_imaging and 22_phantom test the pieces)."
 import hashlib, subprocess, sys
 from pathlib import Path
 import numpy as np

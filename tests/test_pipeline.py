@@ -3,17 +3,13 @@ import json
 from pathlib import Path
 import SimpleITK as sitk
 import pytest
-from conftest import ROOT, run_psma
+from conftest import run_psma, phantom_project
 
 
 @pytest.fixture(scope='module')
 def project(tmp_path_factory):
     "A project folder with its own settings.ini (work folder inside) and a 6-case cohort."
-    tmp = tmp_path_factory.mktemp('pipeline')
-    (tmp/'settings.ini').write_text((ROOT/'settings.ini').read_text())
-    r = run_psma('phantom', '--n', 'centre1=5,centre2=1', '--quiet', cwd=tmp)
-    assert r.returncode == 0, r.stderr
-    return tmp
+    return phantom_project(tmp_path_factory.mktemp('pipeline'), 'centre1=5,centre2=1')
 
 
 def test_dataset_train_predict_evaluate(project):

@@ -221,6 +221,7 @@ def logged_values(logger, key:str) -> list:
     if hasattr(logger, 'get_value'): return list(logger.get_value(key, step=None))
     return list(logger.my_fantastic_logging[key])
 
+# %% ../../nbs/40_presets.ipynb #a163afb9
 class nnUNetTrainer_psmaTiny(OrganAwareTrainer, nnUNetTrainer):
     "nnU-Net trainer of psma-nb's `tiny` preset: about a thousand AdamW iterations, a checkpoint every short epoch, organ-aware."
     def __init__(self, plans: dict, configuration: str, fold: int, dataset_json: dict,
@@ -306,6 +307,7 @@ class nnUNetTrainer_psmaTiny(OrganAwareTrainer, nnUNetTrainer):
                 return super().perform_actual_validation(save_probabilities)
         finally: self.inference_allowed_mirroring_axes = axes
 
+# %% ../../nbs/40_presets.ipynb #6ec5b190
 def add_trainer_dir(environ=None) -> str:
     "Put `trainer_dir()` first in `nnUNet_extTrainer`, keeping folders the user listed there; returns the value."
     environ = os.environ if environ is None else environ
@@ -386,7 +388,7 @@ def lesion_bank(dataset, keys=None, label:int=1, halo:int=PASTE_HALO, cap:float=
     for k in keys:
         data, seg = dataset.load_case(k)[:2]
         img, lesions = np.asarray(data[0], np.float32), np.asarray(seg[0]) == label
-        lab, _ = ndi.label(lesions, st)
+        lab, _ = ndi.label(lesions, st)   # 26-connected as lesions.label_lesions, which this module may not import
         for i, box in enumerate(ndi.find_objects(lab), 1):
             box = tuple(slice(max(b.start - halo - 2, 0), min(b.stop + halo + 2, n)) for b, n in zip(box, img.shape))
             m = lab[box] == i
@@ -423,6 +425,7 @@ class LesionPaste(BasicTransform):
             s[torch.from_numpy(np.ascontiguousarray(m)) & (s >= 0)] = self.label   # -1: outside the image
         return data_dict
 
+# %% ../../nbs/40_presets.ipynb #dae6f596
 def lesion_paste_for(trainer) -> LesionPaste|None:
     "The `LesionPaste` transform for `trainer`'s training cases, or None (pasting off, or no `lesion` label)."
     p = float(os.environ.get('PSMA_TINY_PASTE', PASTE_P))
