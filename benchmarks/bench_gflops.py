@@ -17,22 +17,13 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from psma_nb.train import TINY_PATCH
 from psma_nb.nnunet_trainers.psma_presets import cpu_bf16
-from bench_training import tiny_unet, median_time
+from bench_training import tiny_unet, median_time, train_iteration as iteration
 
 
 def matmul_gflops(n=2048, dtype=torch.float32, reps=5):
     a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
     t = median_time(lambda: a @ b, reps=reps)
     return 2 * n ** 3 / t / 1e9
-
-
-def iteration(net, opt, x, bf16):
-    def f():
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
-            out = net(x)
-        loss = sum(o.float().mean() for o in out)
-        opt.zero_grad(); loss.backward(); opt.step()
-    return f
 
 
 GROUPS = [('convolution backward', ('convolution_backward',)), ('convolution forward', ('conv3d', 'convolution', 'mkldnn_convolution')),

@@ -43,7 +43,9 @@ class Grid:
     shape: tuple
     spacing: tuple   # (ds, dy, dx) mm
     origin: tuple    # (s, y, x) of voxel 0 centre, mm
-    def coords(self, sl=None):
+    def coords(self,
+               sl=None,  # index slices (s, y, x) to cover; None = the whole grid
+               ):
         sl = sl or tuple(slice(0, n) for n in self.shape)
         out = []
         for ax, s in enumerate(sl):
@@ -51,7 +53,10 @@ class Grid:
             shp = [1, 1, 1]; shp[ax] = -1
             out.append(v.reshape(shp))
         return out
-    def box(self, lo, hi):
+    def box(self,
+            lo,  # lower corner (s, y, x) mm
+            hi,  # upper corner (s, y, x) mm
+            ):
         "Index slices covering the mm box lo..hi (s, y, x), clipped to the grid (None if empty)."
         sl = []
         for ax in range(3):
@@ -64,7 +69,8 @@ class Grid:
     @property
     def h(self): return float(np.mean(self.spacing))
 
-def rot_matrix(angles):
+def rot_matrix(angles,  # rotation angles about the s, y, x axes, radians
+               ):
     "Rotation matrix from three small angles (radians) about the s, y and x axes."
     a, b, c = angles
     ca, sa, cb, sb, cc, sc = math.cos(a), math.sin(a), math.cos(b), math.sin(b), math.cos(c), math.sin(c)
@@ -78,7 +84,13 @@ def _ramp(d, h):
     return np.clip(0.5 - d/h, 0, 1).astype(np.float32)
 
 # %% ../nbs/20_anatomy.ipynb #089cee80
-def ellipsoid(g, c, axes, rot=(0, 0, 0), wobble=None, shell=0.0):
+def ellipsoid(g,              # Grid to evaluate on
+              c,              # centre (s, y, x) mm
+              axes,           # semi-axes (s, y, x) mm
+              rot=(0, 0, 0),  # rotation angles about s, y, x, radians
+              wobble=None,    # radius wobble (k (n, 3), amplitudes (n,), phases (n,)) or None
+              shell=0.0,      # depth of the inner surface, mm; 0 = no inner fraction
+              ):
     """Fractions of a (wobbly) ellipsoid: (slices, outer fraction, inner fraction `shell` mm deeper or None).
     c, axes in (s, y, x) mm; wobble = (k vectors (n,3), amplitudes (n,), phases (n,)) perturbs the radius."""
     axes = [float(a) for a in axes]; c = [float(v) for v in c]
@@ -105,7 +117,11 @@ def ellipsoid(g, c, axes, rot=(0, 0, 0), wobble=None, shell=0.0):
     fin = _ramp(d + shell, g.h) if shell else None
     return sl, f, fin
 
-def capsule_chain(g, pts, radii, shell=0.0):
+def capsule_chain(g,          # Grid to evaluate on
+                  pts,        # polyline points (n, 3), (s, y, x) mm
+                  radii,      # tube radius per point (n,) or one radius, mm
+                  shell=0.0,  # depth of the inner surface, mm; 0 = no inner fraction
+                  ):
     "Fractions of a tube along a polyline pts (n,3 mm, s,y,x) with radii per point: (slices, f, f_inner)."
     pts = np.asarray(pts, float); radii = np.broadcast_to(np.asarray(radii, float), (len(pts),))
     r = radii.max() + 2*g.h
@@ -126,25 +142,49 @@ def capsule_chain(g, pts, radii, shell=0.0):
 # %% ../nbs/20_anatomy.ipynb #4c39ea47
 class Canvas:
     "The phantom being painted: truth activity (SUV), CT (HU) and organ labels, all float32/uint8 on one grid."
-    def __init__(self, g):
+    def __init__(self,
+                 g,  # Grid of the phantom
+                 ):
         self.g = g
         self.act = np.zeros(g.shape, np.float32)
         self.hu = np.full(g.shape, -1000, np.float32)
         self.lab = np.zeros(g.shape, np.uint8)
-    def paint(self, sl, f, act, hu, label, thr=0.5):
+    def paint(self,
+              sl,       # index slices of the box; None = paint nothing
+              f,        # fraction of new tissue 0..1, shape of the box
+              act,      # truth activity of the new tissue, SUV (scalar or array)
+              hu,       # CT value of the new tissue, HU (scalar or array)
+              label,    # organ name (key of LABEL)
+              thr=0.5,  # fraction from which a voxel takes the label
+              ):
         "Replace tissue by fraction f: value = (1-f) old + f new (partial volume); label where f >= thr."
         if sl is None: return
         a = self.act[sl]; a += f*(act - a)
         h = self.hu[sl]; h += f*(hu - h)
         self.lab[sl][f >= thr] = LABEL[label]
-    def paint_layered(self, sl, f, fin, act_out, act_in, hu_out, hu_in, label, thr=0.5):
+    def paint_layered(self,
+                      sl,       # index slices of the box; None = paint nothing
+                      f,        # fraction of the whole object 0..1
+                      fin,      # fraction of the core 0..1; None = outer layer only
+                      act_out,  # activity of the outer layer, SUV
+                      act_in,   # activity of the core, SUV
+                      hu_out,   # CT value of the outer layer, HU
+                      hu_in,    # CT value of the core, HU
+                      label,    # organ name (key of LABEL)
+                      thr=0.5,  # fraction from which a voxel takes the label
+                      ):
         "Paint a shelled object: an outer layer (e.g. cortex) with a different core (e.g. marrow)."
         if sl is None: return
         act = act_out + fin*(act_in - act_out) if fin is not None else act_out
         hu = hu_out + fin*(hu_in - hu_out) if fin is not None else hu_out
         self.paint(sl, f, act, hu, label, thr)
 
-def smooth_field(rng, shape, spacing, corr_mm=15.0, coarse_mm=None):
+def smooth_field(rng,             # numpy Generator
+                 shape,           # field shape (z, y, x), voxels
+                 spacing,         # voxel size (z, y, x), mm
+                 corr_mm=15.0,    # correlation length, mm
+                 coarse_mm=None,  # coarse lattice spacing, mm; None = corr_mm/1.5
+                 ):
     "A smooth Gaussian random field (mean 0, SD ~1) with correlation length about corr_mm, float32."
     coarse_mm = coarse_mm or corr_mm/1.5
     cs = [max(2, int(math.ceil(n*sp/coarse_mm)) + 2) for n, sp in zip(shape, spacing)]
@@ -193,7 +233,9 @@ class Patient:
 RECOVERY = {'lacrimal_glands': 0.99, 'parotid_glands': 1.18, 'submandibular_glands': 1.11, 'vocal_cords': 0.56, 'waldeyer_ring': 1.11, 'liver': 1.77, 'spleen': 1.45, 'kidneys': 1.07, 'duodenum': 1.57, 'colon': 2.0, 'rectum': 2.06, 'thyroid': 1.3}   # observed SUVmax / truth level at centre 1 (calibrate_recovery)
 
 # %% ../nbs/20_anatomy.ipynb #2e548ff2
-def draw_patient(rng, recovery=None) -> Patient:
+def draw_patient(rng,            # numpy Generator
+                 recovery=None,  # organ -> observed SUVmax / truth level; None = RECOVERY
+                 ) -> Patient:
     "Draw body size, anatomy variants and organ uptake for one patient from published ranges."
     recovery = RECOVERY if recovery is None else recovery
     H = float(np.clip(rng.normal(1750, 70), 1580, 1960))
@@ -233,17 +275,36 @@ def draw_patient(rng, recovery=None) -> Patient:
 # %% ../nbs/20_anatomy.ipynb #1258ca3d
 class Body:
     "Reference-man coordinates -> this patient's mm, plus per-organ random jitter."
-    def __init__(self, p:Patient, rng):
+    def __init__(self,
+                 p:Patient,  # the drawn patient
+                 rng,        # numpy Generator for the jitter
+                 ):
         self.p, self.rng = p, rng
-    def P(self, s, y, x):
+    def P(self,
+          s,  # reference mm below the vertex
+          y,  # reference mm, posterior +
+          x,  # reference mm, left +
+          ):
         "A point of the reference man (s, y, x mm) in this patient."
         return np.array([s*self.p.L, y*self.p.wy, x*self.p.wx], float)
-    def pts(self, rows, jit=0.0):
+    def pts(self,
+            rows,     # reference points (s, y, x) mm
+            jit=0.0,  # SD of the per-point jitter, mm; 0 = none
+            ):
         "A polyline of reference points, jittered by `jit` mm per point."
         out = np.array([self.P(*r) for r in rows])
         if jit: out += self.rng.normal(0, jit, out.shape)
         return out
-    def organ(self, c, axes, rot=(0, 0, 0), jit=6.0, scale_sd=0.1, rot_sd=0.12, wob=0.06, nwob=3):
+    def organ(self,
+              c,              # reference centre (s, y, x) mm
+              axes,           # reference semi-axes (s, y, x) mm
+              rot=(0, 0, 0),  # reference rotation angles about s, y, x, radians
+              jit=6.0,        # SD of the centre jitter, mm
+              scale_sd=0.1,   # log-SD of each semi-axis scale
+              rot_sd=0.12,    # SD of the rotation jitter, radians
+              wob=0.06,       # max wobble amplitude (fraction of the radius); 0 = none
+              nwob=3,         # number of wobble modes; 0 = none
+              ):
         "Centre, semi-axes, rotation and wobble of one organ drawn around its reference shape."
         r = self.rng
         c = self.P(*c) + r.normal(0, jit, 3)
@@ -262,7 +323,10 @@ def _ellipse_d(dx, dy, ax, ay):
     return (n2 - 1)/grad
 
 # %% ../nbs/20_anatomy.ipynb #ea7f575e
-def build_body(cv:Canvas, b:Body, T):
+def build_body(cv:Canvas,  # Canvas to paint
+               b:Body,     # the patient's Body
+               T,          # unit-SD smooth random field on the grid (z, y, x)
+               ):
     "Outline, subcutaneous fat, muscle wall, body cavity, head and thighs; returns the cavity fraction."
     g, p = cv.g, b.p
     S, Y, X = g.coords()
@@ -321,7 +385,11 @@ def _clip(sl, f, fcav):
     return None if sl is None else f*fcav[sl]
 
 # %% ../nbs/20_anatomy.ipynb #acee3da5
-def build_organs(cv:Canvas, b:Body, T, fcav) -> dict:
+def build_organs(cv:Canvas,  # Canvas to paint
+                 b:Body,     # the patient's Body
+                 T,          # unit-SD smooth random field on the grid (z, y, x)
+                 fcav,       # body-cavity fraction from build_body (z, y, x)
+                 ) -> dict:
     "Paint head-and-neck glands, thoracic, abdominal and pelvic organs; return landmarks for lesion sites."
     g, p, u, r = cv.g, b.p, b.p.uptake, b.rng
     lm = {}
@@ -469,7 +537,11 @@ def _bone(cv, sl, f, fin, cortex, marrow, hu_marrow, label, hu_cortex=700):
     if fin is not None: cv.paint(sl, fin, marrow, hu_marrow, label)
 
 # %% ../nbs/20_anatomy.ipynb #295eb123
-def build_skeleton(cv:Canvas, b:Body, T, fcav) -> dict:
+def build_skeleton(cv:Canvas,  # Canvas to paint
+                   b:Body,     # the patient's Body
+                   T,          # unit-SD smooth random field on the grid (z, y, x)
+                   fcav,       # body-cavity fraction from build_body (z, y, x)
+                   ) -> dict:
     "Paint spine, sacrum and pelvis, femora, ribs, sternum, clavicles, scapulae and mandible; return bone landmarks."
     g, p, u, r = cv.g, b.p, b.p.uptake, b.rng
     mar = lambda sl, k=1.0: u['marrow']*k*np.clip(1 + 0.12*T[sl], 0.5, 1.6)
@@ -547,7 +619,9 @@ def build_skeleton(cv:Canvas, b:Body, T, fcav) -> dict:
     return dict(vertebrae=np.array(vert), acetabula=pelvis_pts)
 
 # %% ../nbs/20_anatomy.ipynb #20ea38ba
-def patient_grid(p:Patient, spacing_zyx) -> Grid:
+def patient_grid(p:Patient,    # the drawn patient
+                 spacing_zyx,  # voxel size (z, y, x), mm
+                 ) -> Grid:
     "The voxel grid around one patient: vertex to mid-thigh, body width plus the patient's margin, couch below, off-centre."
     ds, dy, dx = spacing_zyx
     s_end = 0.63*p.height_mm
@@ -558,7 +632,10 @@ def patient_grid(p:Patient, spacing_zyx) -> Grid:
     n = (int(math.ceil((s_end + 8)/ds)), int(math.ceil((yf + yb)/dy)), int(math.ceil(2*xh/dx)))
     return Grid(n, (ds, dy, dx), (-8.0, -yf - p.shift_y_mm, -(n[2] - 1)*dx/2 - p.shift_x_mm))
 
-def build_anatomy(p:Patient, g:Grid, rng):
+def build_anatomy(p:Patient,  # the drawn patient
+                  g:Grid,     # voxel grid (patient_grid)
+                  rng,        # numpy Generator for the anatomy draws
+                  ):
     "Paint the whole patient: returns the canvas (truth SUV, CT, labels), the cavity and landmarks."
     cv = Canvas(g)
     T = smooth_field(np.random.default_rng(int(rng.integers(2**62))), g.shape, g.spacing, 18.0)   # own stream: grid-independent draws

@@ -21,7 +21,8 @@ __all__ = ['BIOMARKERS', 'AGREEMENT_BIOMARKERS', 'patient_biomarkers', 'lins_ccc
 # %% ../nbs/80_biomarkers.ipynb #3e4088ba
 BIOMARKERS = ('psma_tv_ml', 'tl_psma', 'suvmax', 'suvmean', 'n_lesions', 'dmax_mm')
 
-def patient_biomarkers(lesions:pd.DataFrame) -> dict:
+def patient_biomarkers(lesions:pd.DataFrame,  # one patient's `lesion_table` rows (may be empty)
+                       ) -> dict:
     "Whole-body biomarkers from one patient's lesion table (`psma_nb.lesions.lesion_table`)."
     n = len(lesions)
     tv, tl = float(lesions.volume_ml.sum()), float(lesions.tl_psma.sum())
@@ -31,7 +32,9 @@ def patient_biomarkers(lesions:pd.DataFrame) -> dict:
                 dmax_mm=float(pdist(cen).max()) if n > 1 else (0.0 if n == 1 else np.nan))
 
 # %% ../nbs/80_biomarkers.ipynb #9eb023fc
-def lins_ccc(x, y) -> float:
+def lins_ccc(x,  # first values
+             y,  # second values, paired with `x`
+             ) -> float:
     "Lin's concordance correlation coefficient (population moments)."
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(x) < 2: return np.nan
@@ -39,7 +42,10 @@ def lins_ccc(x, y) -> float:
     den = x.var() + y.var() + (x.mean() - y.mean()) ** 2
     return float(2 * sxy / den) if den > 0 else np.nan
 
-def bland_altman(manual, auto, log:bool=False) -> dict:
+def bland_altman(manual,          # manual (reference) values
+                 auto,            # automatic values, paired with `manual`
+                 log:bool=False,  # True: of ln(auto/manual), pairs with both > 0 only
+                 ) -> dict:
     "Bias and 95% limits of agreement of auto − manual (log=True: of ln(auto/manual), as ratios)."
     m, a = np.asarray(manual, float), np.asarray(auto, float)
     if log:
@@ -52,7 +58,9 @@ def bland_altman(manual, auto, log:bool=False) -> dict:
     if log: return dict(n_log=n, ratio_bias=float(np.exp(bias)), ratio_loa=[float(np.exp(lo)), float(np.exp(hi))])
     return dict(bias=float(bias), sd=float(sd), loa=[float(lo), float(hi)])
 
-def icc_a1(manual, auto) -> tuple[float, list]:
+def icc_a1(manual,  # manual (reference) values
+           auto,    # automatic values, paired with `manual`
+           ) -> tuple[float, list]:
     "ICC(A,1) (two-way random, absolute agreement, single rater) and its 95% CI, via pingouin."
     import pingouin as pg
     n = len(manual)
@@ -64,7 +72,9 @@ def icc_a1(manual, auto) -> tuple[float, list]:
     ci = [float(c) for c in res['CI95']]
     return float(res['ICC']), ci
 
-def agreement(manual, auto) -> dict:
+def agreement(manual,  # manual (reference) values; non-finite pairs dropped
+              auto,    # automatic values, paired with `manual`
+              ) -> dict:
     "Agreement of automatic with manual values: n, Pearson, Spearman, ICC(A,1), Lin's CCC, Bland–Altman (raw, log)."
     m, a = np.asarray(manual, float), np.asarray(auto, float)
     ok = np.isfinite(m) & np.isfinite(a); m, a = m[ok], a[ok]
@@ -89,10 +99,11 @@ AGREEMENT_BIOMARKERS = {'psma_tv': ('psma_tv_ref_ml', 'psma_tv_pred_ml', 'PSMA-T
                         'suvmax': ('suvmax_ref', 'suvmax_pred', 'SUVmax'),
                         'n_lesions': ('n_lesions_ref', 'n_lesions_pred', 'lesion count')}
 
-def plot_agreement(cases:pd.DataFrame,            # one row per case with manual (_ref) and automatic (_pred) columns
-                   hue:str='centre',              # column that colours the points
+def plot_agreement(cases:pd.DataFrame,  # one row per case with manual (_ref) and automatic (_pred) columns
+                   hue:str='centre',    # column that colours the points
                    biomarkers:dict=AGREEMENT_BIOMARKERS,  # name -> (manual column, automatic column, label)
-                   dpi:int=80):
+                   dpi:int=80,          # figure resolution (dots per inch)
+                   ):
     "Scatter and Bland–Altman plots (one row per biomarker, colours per centre); returns the figure."
     import matplotlib.pyplot as plt, seaborn as sns
     groups = sorted(cases[hue].astype(str).unique()) if hue in cases else ['all']

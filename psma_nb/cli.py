@@ -32,7 +32,8 @@ VERBS = {
 }
 
 # %% ../nbs/98_cli.ipynb #dc0c7f55
-def verb_functions(verb:str):
+def verb_functions(verb:str,  # a key of `VERBS`, e.g. 'evaluate'
+                   ):
     "The `(add_args, main)` functions of `verb`, or None when its stage is not built yet."
     mod_name = VERBS[verb][0]
     try: mod = importlib.import_module(mod_name)
@@ -65,7 +66,8 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}; `{self.prog} --help` lists the options\n")
 
-def build_parser(argv=()) -> argparse.ArgumentParser:
+def build_parser(argv=(),  # command-line arguments (they name the verb to load)
+                 ) -> argparse.ArgumentParser:
     "The `psma` argument parser; the options of the verb named in `argv` are loaded from its stage."
     p = _Parser(prog='psma', description="psma-nb: whole-body PSMA PET lesion segmentation "
         "with nnU-Net, reproducing Jafari et al. (EJNMMI 2024) on synthetic data or your own.",
@@ -124,7 +126,8 @@ def _not_utf8(argv) -> str|None:
     return None
 
 # %% ../nbs/98_cli.ipynb #d9cadf5a
-def main(argv=None) -> int:
+def main(argv=None,  # arguments after `psma` (None: sys.argv[1:])
+         ) -> int:
     "Run the `psma` command line; returns the exit status."
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)

@@ -88,7 +88,9 @@ _HEADER = """\
 # Every key is explained in nbs/00_config.ipynb.
 """
 
-def settings_text(values:Mapping|None=None, header:str=_HEADER) -> str:
+def settings_text(values:Mapping|None=None,  # values by key (e.g. `Settings.as_dict()`); missing: default
+                  header:str=_HEADER,        # comment block written above the first section
+                  ) -> str:
     "The text of a complete `settings.ini`, one comment per key: `values` (e.g. `Settings.as_dict()`), else the defaults."
     values = values or {}
     out, section = [header], None
@@ -110,7 +112,10 @@ def _kind_name(s:Setting) -> str:
     if s.kind == 'path': return "a folder path"
     return "a name of letters, digits, '-' or '_'"
 
-def parse_value(s:Setting, raw:Any, where:str) -> Any:
+def parse_value(s:Setting,  # the setting whose kind, choices and limits apply
+                raw:Any,    # value as given (flag, env variable, file or default)
+                where:str,  # its source for the error, e.g. 'env PSMA_SEED'
+                ) -> Any:
     "Convert `raw` to the kind of setting `s`; `where` names the source in the error message."
     text = str(raw).strip()
     if s.kind == 'int':
@@ -133,7 +138,8 @@ def _is_ours(p:Path) -> bool:
     try: return bool(re.search(r'^\s*\[study\]\s*$', p.read_text(errors='replace'), re.M))
     except OSError: return False
 
-def find_settings(start=None) -> Path|None:
+def find_settings(start=None,  # folder to start walking up from (default: cwd)
+                  ) -> Path|None:
     "The nearest `settings.ini` with a psma-nb `[study]` section, walking up from `start` (default: cwd)."
     d = Path(start or Path.cwd()).resolve()
     for folder in (d, *d.parents):
@@ -144,7 +150,10 @@ def find_settings(start=None) -> Path|None:
 # %% ../nbs/00_config.ipynb #f756a79f
 class Settings:
     "The effective study settings: values as attributes, and `source(key)` telling where each came from."
-    def __init__(self, values:dict, sources:dict, file:Path|None):
+    def __init__(self, values:dict,  # {key: parsed value} for every setting
+                 sources:dict,       # {key: where it came from}, e.g. 'env PSMA_SEED'
+                 file:Path|None,     # settings file read, or None (none found)
+                 ):
         self._values, self._sources, self.file = dict(values), dict(sources), file
 
     def __getattr__(self, key):
@@ -154,7 +163,8 @@ class Settings:
             raise SettingsError(f"no setting {key!r}; known settings: {', '.join(SETTING_KEYS)}") from None
     __getitem__ = __getattr__
 
-    def source(self, key:str) -> str:
+    def source(self, key:str,  # setting key, e.g. 'seed'
+               ) -> str:
         "Where the value of `key` came from: 'flag ...', 'env ...', the settings file or 'default'."
         self[key]
         return self._sources[key]
@@ -267,7 +277,8 @@ def load_settings(
     return Settings(values, sources, file.resolve() if file else None)
 
 # %% ../nbs/00_config.ipynb #71f6fe12
-def project_root(start=None) -> Path:
+def project_root(start=None,  # folder to start walking up from (default: cwd)
+                 ) -> Path:
     "The folder of the project's `settings.ini` (or the current folder when there is none)."
     f = find_settings(start)
     return f.parent if f else Path(start or Path.cwd()).resolve()

@@ -29,7 +29,9 @@ def _ext(name:str) -> str:
     return Path(name).suffix
 
 @contextmanager
-def atomic_path(dest, overwrite:bool=True):
+def atomic_path(dest,                 # final file path (str or Path)
+                overwrite:bool=True,  # False: a `PsmaError` if `dest` already exists
+                ):
     "Yield a temporary path beside `dest`; rename it to `dest` on success, delete it on error."
     dest = Path(dest)
     if dest.exists() and not overwrite:
@@ -44,7 +46,9 @@ def atomic_path(dest, overwrite:bool=True):
         if tmp.exists(): tmp.unlink()
 
 # %% ../nbs/01_core.ipynb #19bd1924
-def check_out_dir(path, option:str='-o') -> Path:
+def check_out_dir(path,             # output folder (need not exist yet)
+                  option:str='-o',  # command-line option named in the error, e.g. '--out'
+                  ) -> Path:
     "`path` as a Path if it is, or can be made, a folder this process may write; else a one-line `PsmaError`."
     p = Path(path)
     if p.exists() and not p.is_dir(): raise PsmaError(f"{p} is a file, not a folder; choose a folder with {option}")
@@ -56,7 +60,11 @@ def check_out_dir(path, option:str='-o') -> Path:
     return p
 
 # %% ../nbs/01_core.ipynb #35977cb1
-def write_image(img:sitk.Image, path, overwrite:bool=True, compress:bool=True) -> Path:
+def write_image(img:sitk.Image,       # image to write
+                path,                 # destination file (format from extension, e.g. .nii.gz)
+                overwrite:bool=True,  # False: a `PsmaError` if `path` already exists
+                compress:bool=True,   # compress the file (NIfTI: gzip)
+                ) -> Path:
     "Write a SimpleITK image atomically (NIfTI compressed by default)."
     with atomic_path(path, overwrite) as tmp: sitk.WriteImage(img, str(tmp), compress)
     return Path(path)
@@ -67,7 +75,10 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
-def write_json(obj, path, overwrite:bool=True) -> Path:
+def write_json(obj,                  # JSON-able data (numpy values, paths allowed)
+               path,                 # destination .json file
+               overwrite:bool=True,  # False: a `PsmaError` if `path` already exists
+               ) -> Path:
     "Write `obj` as indented JSON atomically (numpy numbers and paths allowed; NaN written as null)."
     def _clean(o):
         if isinstance(o, float) and not np.isfinite(o): return None
@@ -79,12 +90,19 @@ def write_json(obj, path, overwrite:bool=True) -> Path:
         tmp.write_text(json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False) + '\n')
     return Path(path)
 
-def write_text(text:str, path, overwrite:bool=True) -> Path:
+def write_text(text:str,             # text to write
+               path,                 # destination file
+               overwrite:bool=True,  # False: a `PsmaError` if `path` already exists
+               ) -> Path:
     "Write text atomically."
     with atomic_path(path, overwrite) as tmp: tmp.write_text(text)
     return Path(path)
 
-def write_csv(df, path, overwrite:bool=True, **kwargs) -> Path:
+def write_csv(df,                   # pandas DataFrame to write
+              path,                 # destination .csv file
+              overwrite:bool=True,  # False: a `PsmaError` if `path` already exists
+              **kwargs,
+              ) -> Path:
     "Write a pandas DataFrame as CSV atomically (no index unless asked)."
     kwargs.setdefault('index', False)
     with atomic_path(path, overwrite) as tmp: df.to_csv(tmp, **kwargs)
@@ -114,7 +132,10 @@ def _nonfinite_in_file(p:Path) -> int:
     if not np.issubdtype(img.get_data_dtype(), np.floating): return 0
     return int(np.count_nonzero(~np.isfinite(np.asarray(img.dataobj))))
 
-def read_image(path, what:str='image', ndim:int|None=3) -> sitk.Image:
+def read_image(path,              # image file (NIfTI, .mha, ...)
+               what:str='image',  # what it is, for errors (e.g. 'SUV image')
+               ndim:int|None=3,   # required number of dimensions; None: any
+               ) -> sitk.Image:
     "Read an image file whole (`what` names it in errors): truncated, corrupt, not `ndim`-D or holding NaN is a one-line `PsmaError`."
     p = Path(path)
     if not p.is_file(): raise PsmaError(f"{what} {p} does not exist")
@@ -153,7 +174,8 @@ def read_table(path,                # CSV file
 # %% ../nbs/01_core.ipynb #9ef85dba
 _quiet = [False]
 
-def set_quiet(quiet:bool=True):
+def set_quiet(quiet:bool=True,  # True: silence output; False: show it again
+              ):
     "Silence (or restore) progress bars and messages for this process."
     _quiet[0] = bool(quiet)
 
@@ -161,7 +183,12 @@ def is_quiet() -> bool:
     "True when progress output is off (`set_quiet` or `PSMA_QUIET=1`)."
     return _quiet[0] or os.environ.get('PSMA_QUIET', '') not in ('', '0')
 
-def progress(it:Iterable=None, desc:str|None=None, total:int|None=None, unit:str='it', **kwargs):
+def progress(it:Iterable=None,     # iterable to wrap (None: update the bar by hand)
+             desc:str|None=None,   # label shown before the bar
+             total:int|None=None,  # number of steps (default: `len(it)`)
+             unit:str='it',        # name of one step, e.g. 'case'
+             **kwargs,
+             ):
     "A tqdm progress bar over `it` on stderr, silent when `is_quiet()`."
     return tqdm(it, desc=desc, total=total, unit=unit, disable=is_quiet(), file=sys.stderr,
                 dynamic_ncols=True, **kwargs)
@@ -178,7 +205,12 @@ def _worker_init():
     "A forked worker never enters the parent's OpenMP thread pool (it would wait forever): one torch thread, as in PyTorch's DataLoader workers."
     if 'torch' in sys.modules: sys.modules['torch'].set_num_threads(1)
 
-def parallel_map(fn:Callable, items:Sequence, workers:int=1, desc:str|None=None, unit:str='case') -> list:
+def parallel_map(fn:Callable,         # function of one item (picklable when `workers` > 1)
+                 items:Sequence,      # items to map `fn` over
+                 workers:int=1,       # worker processes; 1 (or one item): run in this process
+                 desc:str|None=None,  # progress bar label
+                 unit:str='case',     # progress bar unit, e.g. 'case'
+                 ) -> list:
     "`[fn(x) for x in items]`, in `workers` processes, in order, with a progress bar."
     items = list(items)
     if workers <= 1 or len(items) <= 1:
@@ -192,14 +224,17 @@ def parallel_map(fn:Callable, items:Sequence, workers:int=1, desc:str|None=None,
         return [f.result() for f in futs]
 
 # %% ../nbs/01_core.ipynb #3d63c065
-def parse_part(text) -> tuple[int, int]:
+def parse_part(text,  # share as 'K/N', e.g. '1/4'
+               ) -> tuple[int, int]:
     "`'K/N'` (1 ≤ K ≤ N) as (K, N), or a one-line error."
     try: k, n = (int(x) for x in str(text).split('/'))
     except ValueError: k = n = 0
     if not 1 <= k <= n: raise PsmaError(f"--part must be K/N with 1 <= K <= N, e.g. 1/4, not {text!r}")
     return k, n
 
-def part(items:Sequence, spec=None) -> list:
+def part(items:Sequence,  # items to share out (order kept)
+         spec=None,       # 'K/N' (1 <= K <= N); None: all items
+         ) -> list:
     "The K-th of N interleaved shares of `items` (`spec` 'K/N'; None: all of them)."
     if spec is None: return list(items)
     k, n = parse_part(spec)
@@ -221,7 +256,10 @@ def versions() -> dict:
     return out
 
 # %% ../nbs/01_core.ipynb #e1b81ae7
-def grid_mismatch(a:sitk.Image, b:sitk.Image, tol:float=1e-3) -> list[str]:
+def grid_mismatch(a:sitk.Image,    # first image
+                  b:sitk.Image,    # second image
+                  tol:float=1e-3,  # largest difference ignored (spacing, origin: mm)
+                  ) -> list[str]:
     "How the grids of `a` and `b` differ (size, spacing, origin in mm, direction); empty if they match."
     out = []
     if a.GetSize() != b.GetSize(): out.append(f"size {a.GetSize()} vs {b.GetSize()}")
@@ -234,13 +272,23 @@ def grid_mismatch(a:sitk.Image, b:sitk.Image, tol:float=1e-3) -> list[str]:
     if dd > tol: out.append(f"direction differs by up to {dd:.3g}")
     return out
 
-def check_same_grid(ref:sitk.Image, other:sitk.Image, ref_name:str='SUV', other_name:str='mask',
-                    hint:str='pass --resample-mask to resample it onto the PET grid', tol:float=1e-3):
+def check_same_grid(
+    ref:sitk.Image,                                                    # image whose grid is required (e.g. the SUV)
+    other:sitk.Image,                                                  # image that must lie on it
+    ref_name:str='SUV',                                                # name of `ref` in the error
+    other_name:str='mask',                                             # name of `other` in the error
+    hint:str='pass --resample-mask to resample it onto the PET grid',  # what to do about it, ending the error
+    tol:float=1e-3,                                                    # tolerance, as in `grid_mismatch`
+):
     "Raise a `PsmaError` saying how `other` is off the grid of `ref`."
     bad = grid_mismatch(ref, other, tol)
     if bad: raise PsmaError(f"{other_name} is not on the {ref_name} grid ({'; '.join(bad)}); {hint}")
 
-def resample_to(img:sitk.Image, ref:sitk.Image, label:bool=True, default:float=0) -> sitk.Image:
+def resample_to(img:sitk.Image,   # image to resample
+                ref:sitk.Image,   # image giving the target grid
+                label:bool=True,  # True: nearest neighbour (labels); False: linear
+                default:float=0,  # value outside `img` (e.g. -1024 for CT in HU)
+                ) -> sitk.Image:
     "Resample `img` onto the grid of `ref`: nearest neighbour for labels, linear for intensities."
     interp = sitk.sitkNearestNeighbor if label else sitk.sitkLinear
     return sitk.Resample(img, ref, sitk.Transform(), interp, default, img.GetPixelID())

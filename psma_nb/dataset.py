@@ -22,7 +22,8 @@ __all__ = ['PET_NORMS', 'DEFAULT_PET_NORM', 'MARKER', 'read_cohort', 'test_sets'
            'organ_labels', 'make_dataset', 'dataset_args', 'dataset_main']
 
 # %% ../nbs/30_dataset.ipynb #a711c2ef
-def read_cohort(cohort_dir) -> pd.DataFrame:
+def read_cohort(cohort_dir,  # folder of study folders (+ cohort.csv)
+                ) -> pd.DataFrame:
     "The cohort table of `cohort_dir` (`cohort.csv`), or one built from its study folders (`study_table`) when there is none."
     cohort_dir = Path(cohort_dir)
     if not cohort_dir.is_dir(): raise PsmaError(f"cohort folder {cohort_dir} does not exist; make one with "
@@ -51,7 +52,8 @@ def read_cohort(cohort_dir) -> pd.DataFrame:
     if 'patient' not in df.columns: df['patient'] = [patients[c] for c in df.case]   # one patient per study unless the tree says otherwise
     return df.reset_index(drop=True)
 
-def test_sets(cohort:pd.DataFrame) -> dict:
+def test_sets(cohort:pd.DataFrame,  # cohort table (`read_cohort`): case, centre, split
+              ) -> dict:
     "Test cases by test set: 'internal' (test cases of a training centre) and one set per external centre."
     train_centres = set(cohort.loc[cohort.split == 'train', 'centre'])
     out = {}
@@ -63,7 +65,9 @@ def test_sets(cohort:pd.DataFrame) -> dict:
 PET_NORMS = {'zscore': 'PET', 'ct': 'CT', 'none': 'noNorm'}  # our name -> nnU-Net channel name
 DEFAULT_PET_NORM = 'ct'
 
-def channel_names(channels:str='pet', pet_norm:str=DEFAULT_PET_NORM) -> dict:
+def channel_names(channels:str='pet',             # model inputs: 'pet' or 'pet+ct'
+                  pet_norm:str=DEFAULT_PET_NORM,  # PET intensity handling: 'ct', 'zscore' or 'none'
+                  ) -> dict:
     "nnU-Net `channel_names` for `channels` ('pet' or 'pet+ct') with the PET normalisation `pet_norm`."
     if channels not in ('pet', 'pet+ct'): raise PsmaError(f"--channels must be pet or pet+ct, not {channels!r}")
     if pet_norm not in PET_NORMS: raise PsmaError(f"PET normalisation must be one of {', '.join(PET_NORMS)}, not {pet_norm!r}")
@@ -72,7 +76,11 @@ def channel_names(channels:str='pet', pet_norm:str=DEFAULT_PET_NORM) -> dict:
     return names
 
 # %% ../nbs/30_dataset.ipynb #627d2ee5
-def patient_folds(cases, patients, n_folds:int=5, seed:int=0) -> list[dict]:
+def patient_folds(cases,          # training case ids
+                  patients,       # patient id of each case (same order)
+                  n_folds:int=5,  # number of folds (fewer when fewer patients)
+                  seed:int=0,     # seed of the patient shuffle
+                  ) -> list[dict]:
     "nnU-Net `splits_final.json` content: `n_folds` folds of `cases`, no patient in two folds."
     cases, patients = list(cases), list(patients)
     groups = sorted(set(patients))
@@ -195,7 +203,8 @@ def _fill_dataset(folder, cohort, train, channels, pet_norm, organs, names, n_fo
     return folder
 
 # %% ../nbs/30_dataset.ipynb #01b99b1f
-def dataset_args(p):
+def dataset_args(p,  # argparse parser to add `psma dataset`'s options to
+                 ):
     "Options of `psma dataset`."
     import argparse
     p.add_argument('cohort_dir', metavar='COHORT_DIR', nargs='?', help="folder of study folders (default: settings data_dir)")
@@ -211,7 +220,9 @@ def dataset_args(p):
     p.add_argument('--overwrite', action='store_true',
                    help="rebuild a dataset made with other --channels, --pet-norm or labels (default: refuse)")
 
-def dataset_main(args, settings):
+def dataset_main(args,      # parsed options of `psma dataset`
+                 settings,  # study `Settings` (data_dir, nnU-Net folders, seed)
+                 ):
     "Run `psma dataset`."
     if args.folds < 2: raise PsmaError(f"--folds {args.folds}: cross-validation needs 2 folds or more")
     folder = make_dataset(args.cohort_dir or settings.data_dir, settings, args.channels, args.pet_norm, args.folds,

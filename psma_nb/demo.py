@@ -37,7 +37,10 @@ MODES = {   # cohort size, tiny-preset training iterations, bootstrap replicates
     'default': dict(size='default', iterations=None, bootstrap=2000),
 }
 
-def demo_settings(out_dir, settings:Settings|None=None, **overrides) -> Settings:
+def demo_settings(out_dir,                      # the run folder: every work folder goes inside
+                  settings:Settings|None=None,  # base settings (default: `load_settings()`)
+                  **overrides,                  # settings to change (None values ignored)
+                  ) -> Settings:
     "The settings of a demo run in `out_dir`: every folder inside it, the rest from `settings` and `overrides`."
     s = settings or load_settings()
     out = Path(out_dir).resolve()
@@ -47,13 +50,20 @@ def demo_settings(out_dir, settings:Settings|None=None, **overrides) -> Settings
     env = {k: v for k, v in os.environ.items() if not (k.startswith('PSMA_') or k.startswith('nnUNet_'))}
     return load_settings(s.file, overrides=vals, environ=env)
 
-def run_config(mode:str, s:Settings, device:str, tta:str='auto') -> dict:
+def run_config(mode:str,        # 'quick' or 'default' (`MODES`)
+               s:Settings,      # the run's settings (`demo_settings`)
+               device:str,      # torch device: 'cpu' or 'cuda'
+               tta:str='auto',  # test-time mirroring: 'auto', 'focused', 'all', 'off'
+               ) -> dict:
     "What fixes a demo run: mode, seed, preset, device, test-time mirroring, dataset, connectivity."
     return dict(mode=mode, seed=s.seed, preset=s.preset, device=device, tta=tta, dataset=s.dataset,
                 connectivity=s.connectivity)
 
 # %% ../nbs/95_demo.ipynb #acafd060
-def stage_phantom(out:Path, s:Settings, mode:str) -> dict:
+def stage_phantom(out:Path,    # the run folder
+                  s:Settings,  # the run's settings (`demo_settings`)
+                  mode:str,    # 'quick' or 'default' (`MODES`)
+                  ) -> dict:
     "The synthetic cohort, plus the DICOM-centre cases written again as DICOM (same seed: same patients)."
     size = MODES[mode]['size']
     cohort = make_cohort(out/'cohort', seed=s.seed, workers=s.workers, size=size, overwrite=True)
@@ -64,7 +74,10 @@ def stage_phantom(out:Path, s:Settings, mode:str) -> dict:
     return dict(cases=len(cohort), dicom_cases=len(dcm),
                 by_set={f"{c} {sp}": int(n) for (c, sp), n in cohort.groupby(['centre', 'split']).size().items()})
 
-def stage_convert(out:Path, s:Settings, mode:str) -> dict:
+def stage_convert(out:Path,    # the run folder
+                  s:Settings,  # the run's settings (`demo_settings`)
+                  mode:str,    # 'quick' or 'default' (not used by this stage)
+                  ) -> dict:
     "Replace the DICOM centre's study images by what `psma convert` makes of their DICOM; check they agree."
     src = out/'dicom'
     cases = sorted(p.name for p in src.iterdir() if (p/'dicom'/'PET').is_dir()) if src.exists() else []
@@ -78,20 +91,32 @@ def stage_convert(out:Path, s:Settings, mode:str) -> dict:
     if worst > 1e-3: raise PsmaError(f"DICOM round trip changed SUV by {worst:.2%} (> 0.1 %): a bug in psma-nb")
     return dict(converted=len(cases), max_rel_suv_difference=worst)
 
-def stage_dataset(out:Path, s:Settings, mode:str) -> dict:
+def stage_dataset(out:Path,    # the run folder
+                  s:Settings,  # the run's settings (`demo_settings`)
+                  mode:str,    # 'quick' or 'default' (not used by this stage)
+                  ) -> dict:
     "nnU-Net's raw dataset from the cohort (training centre's training split only)."
     folder = make_dataset(out/'cohort', s)
     split = json.loads((folder/'psma_split.json').read_text())
     return dict(dataset=str(folder), train=len(split['train']), test_sets={k: len(v) for k, v in split['test_sets'].items()})
 
-def stage_train(out:Path, s:Settings, mode:str, device:str) -> dict:
+def stage_train(out:Path,    # the run folder
+                s:Settings,  # the run's settings (`demo_settings`)
+                mode:str,    # 'quick' or 'default' (`MODES`)
+                device:str,  # torch device: 'cpu' or 'cuda'
+                ) -> dict:
     "nnU-Net planning, preprocessing and training with the run's preset."
     it = MODES[mode]['iterations'] if s.preset == 'tiny' else None
     fold = train(s, s.preset, 'all', device, iterations=it, force=True)
     return dict(model=str(fold.parent), fold='all', iterations=it,
                 seconds=json.loads((fold/'psma_train.json').read_text())['seconds'])
 
-def stage_predict(out:Path, s:Settings, mode:str, device:str, tta:str='auto') -> dict:
+def stage_predict(out:Path,        # the run folder
+                  s:Settings,      # the run's settings (`demo_settings`)
+                  mode:str,        # 'quick' or 'default' (not used by this stage)
+                  device:str,      # torch device: 'cpu' or 'cuda'
+                  tta:str='auto',  # test-time mirroring: 'auto', 'focused', 'all', 'off'
+                  ) -> dict:
     "nnU-Net (test-time mirroring `tta`, `50_predict`) and threshold-baseline masks for every test case."
     t0 = time.time()
     a = predict(out/'cohort', out/'predictions'/'nnunet', 'nnunet', settings=s, device=device, split='test', tta=tta,
@@ -101,7 +126,10 @@ def stage_predict(out:Path, s:Settings, mode:str, device:str, tta:str='auto') ->
     return dict(cases=len(a), nnunet_seconds=round(t1 - t0, 1), threshold_seconds=round(time.time() - t1, 1),
                 nnunet_seconds_per_case=round(float(a.seconds.mean()), 2))
 
-def stage_evaluate(out:Path, s:Settings, mode:str) -> dict:
+def stage_evaluate(out:Path,    # the run folder
+                   s:Settings,  # the run's settings (`demo_settings`)
+                   mode:str,    # 'quick' or 'default' (`MODES`)
+                   ) -> dict:
     "`psma evaluate --split test` for each method."
     from psma_nb.evaluate import evaluate
     res = {}
@@ -113,7 +141,10 @@ def stage_evaluate(out:Path, s:Settings, mode:str) -> dict:
     return res
 
 # %% ../nbs/95_demo.ipynb #13ecf799
-def stage_report(out:Path, s:Settings, mode:str) -> dict:
+def stage_report(out:Path,    # the run folder
+                 s:Settings,  # the run's settings (`demo_settings`)
+                 mode:str,    # 'quick' or 'default' (not used by this stage)
+                 ) -> dict:
     "The report from both evaluations and this run's record."
     path = make_report([out/'evaluation'/'nnunet', out/'evaluation'/'threshold'], out/'report',
                        run_info=out/'run.json', overwrite=True)
@@ -127,7 +158,10 @@ def _pss(p) -> int:
 
 class PeakMemory:
     "Peak memory (bytes, PSS) of this process and its children, sampled in a background thread."
-    def __init__(self, interval:float=1.0): self.interval, self.peak, self._stop = interval, 0, threading.Event()
+    def __init__(self,
+                 interval:float=1.0,  # seconds between memory samples
+                 ):
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
     def _sample(self):
         try: import psutil
         except ImportError: return
@@ -212,7 +246,8 @@ def _record(out:Path, run:dict, pm:PeakMemory, t0:float):
     write_json(run, out/'run.json')
 
 # %% ../nbs/95_demo.ipynb #da27fea8
-def demo_args(p):
+def demo_args(p,  # argparse parser to add the verb's options to
+              ):
     "Options of `psma demo`."
     p.add_argument('-o', '--out', dest='out_dir', default=None, metavar='DIR', help="run folder (default: work/demo)")
     p.add_argument('--quick', action='store_true', help="12 cases and a short training: the whole path in a few minutes")
@@ -225,7 +260,9 @@ def demo_args(p):
     p.add_argument('--seed', type=int, default=None, help="seed of the cohort, training and bootstrap (default: settings)")
     p.add_argument('--workers', type=int, default=None, help="worker processes (default: settings)")
 
-def demo_main(args, settings):
+def demo_main(args,      # parsed `psma demo` arguments
+              settings,  # study `Settings` (the base of the run's)
+              ):
     "Run `psma demo`: print stage timings, the total and where the report is."
     run = run_demo(args.out_dir, args.quick, args.preset, args.device, args.force, settings, args.tta)
     rows = [(k, v['seconds']) for k, v in run['stages'].items()]

@@ -46,7 +46,8 @@ _T = {k: Tag(k) for k in ('ImagePositionPatient', 'ImageOrientationPatient', 'Pi
                           'BitsAllocated', 'PixelRepresentation', 'RescaleSlope', 'RescaleIntercept', 'PixelData',
                           'SeriesInstanceUID')}   # tags resolved once: keyword lookups dominate per-slice reads
 
-def scan_dicom(folder) -> list[Series]:
+def scan_dicom(folder,  # folder searched recursively for DICOM files
+               ) -> list[Series]:
     "All DICOM image series under `folder` (recursively), each file read once (pixel data above 256 KB deferred)."
     folder = Path(folder)
     if not folder.is_dir(): raise PsmaError(f"{folder} is not a folder; give the folder that holds the DICOM files")
@@ -109,7 +110,8 @@ class Geometry:
     origin:tuple      # mm, centre of the first voxel
     direction:tuple   # row-major 3x3
 
-    def image(self, array:np.ndarray) -> sitk.Image:
+    def image(self, array:np.ndarray,  # voxel values (z, y, x): shape `size` reversed
+              ) -> sitk.Image:
         "A SimpleITK image of `array` (z, y, x) on this grid."
         img = sitk.GetImageFromArray(array)
         img.SetSpacing(self.spacing); img.SetOrigin(self.origin); img.SetDirection(self.direction)
@@ -244,7 +246,11 @@ def read_pet(folder,                      # folder (searched recursively) with t
     info.size, info.spacing_mm = list(geo.size), [round(x, 6) for x in geo.spacing]
     return load_volume(hs, geo, f), info
 
-def read_series(folder, series:str|None=None, modality:str='CT', series_list:list|None=None) -> sitk.Image:
+def read_series(folder,                      # folder (searched recursively) with the series
+                series:str|None=None,        # SeriesInstanceUID when several `modality` series
+                modality:str='CT',           # Modality (0008,0060) wanted, e.g. 'CT' or 'PT'
+                series_list:list|None=None,  # result of `scan_dicom(folder)`, when already scanned
+                ) -> sitk.Image:
     "A series under `folder` as a float32 image of its rescaled values (HU for CT)."
     s = choose_series(series_list or scan_dicom(folder), series, modality, where=str(folder))
     hs, geo = sort_slices(s.headers)
@@ -310,24 +316,26 @@ def _write_series(datasets, out_dir:Path, overwrite:bool) -> Path:
     return out_dir
 
 # %% ../nbs/11_dicom.ipynb #7ae3a161
-def write_pet_series(suv:sitk.Image,              # body-weight SUV image
-                     out_dir,                     # folder to create, one file per slice
-                     *,
-                     weight_kg:float,             # patient weight (kg)
-                     dose_bq:float,               # injected dose (Bq) at injection_time
-                     injection_time:datetime,     # injection date-time
-                     series_time:datetime,        # scan start (decay-correction reference)
-                     radionuclide:str='Ga-68',    # 'Ga-68' or 'F-18'
-                     half_life_s:float=4057.7,    # half-life (s)
-                     radiopharmaceutical:str='Ga-68 PSMA-11',
-                     series_description:str='psma-nb synthetic PET',
-                     uid_seed=0,                  # seed for deterministic UIDs (same seed: same study as the CT)
-                     height_m:float|None=None,    # optional PatientSize (m)
-                     sex:str='M',                 # PatientSex
-                     frame_duration_s:float=180., # ActualFrameDuration per bed
-                     patient_name:str='SYNTHETIC^PHANTOM', patient_id:str='SYNTHETIC',
-                     overwrite:bool=False,
-                    ) -> Path:
+def write_pet_series(
+    suv:sitk.Image,                                  # body-weight SUV image
+    out_dir,                                         # folder to create, one file per slice
+    *,
+    weight_kg:float,                                 # patient weight (kg)
+    dose_bq:float,                                   # injected dose (Bq) at injection_time
+    injection_time:datetime,                         # injection date-time
+    series_time:datetime,                            # scan start (decay-correction reference)
+    radionuclide:str='Ga-68',                        # 'Ga-68' or 'F-18'
+    half_life_s:float=4057.7,                        # half-life (s)
+    radiopharmaceutical:str='Ga-68 PSMA-11',         # Radiopharmaceutical (0018,0031)
+    series_description:str='psma-nb synthetic PET',  # SeriesDescription (0008,103E)
+    uid_seed=0,                                      # seed for deterministic UIDs (same seed: same study as the CT)
+    height_m:float|None=None,                        # optional PatientSize (m)
+    sex:str='M',                                     # PatientSex
+    frame_duration_s:float=180.,                     # ActualFrameDuration per bed
+    patient_name:str='SYNTHETIC^PHANTOM',            # PatientName, DICOM PN ('FAMILY^GIVEN')
+    patient_id:str='SYNTHETIC',                      # PatientID
+    overwrite:bool=False,                            # True: replace a non-empty `out_dir`; False: error
+) -> Path:
     "Write `suv` as a PET DICOM series in Bq/ml (BQML, START, ATTN/DECY), one int16 file per slice."
     if radionuclide not in NUCLIDES: raise PsmaError(f"radionuclide {radionuclide!r} unknown; use one of {', '.join(NUCLIDES)}")
     if np.linalg.det(np.array(suv.GetDirection()).reshape(3, 3)) < 0:
@@ -367,14 +375,17 @@ def write_pet_series(suv:sitk.Image,              # body-weight SUV image
     return _write_series(dss, out_dir, overwrite)
 
 # %% ../nbs/11_dicom.ipynb #9eec7ae4
-def write_ct_series(ct:sitk.Image,            # CT in HU
-                    out_dir,                  # folder to create
-                    *,
-                    series_time:datetime,     # acquisition date-time
-                    uid_seed=0,               # same seed as the PET: same study and frame of reference
-                    series_description:str='psma-nb synthetic CT',
-                    patient_name:str='SYNTHETIC^PHANTOM', patient_id:str='SYNTHETIC',
-                    overwrite:bool=False) -> Path:
+def write_ct_series(
+    ct:sitk.Image,                                  # CT in HU
+    out_dir,                                        # folder to create
+    *,
+    series_time:datetime,                           # acquisition date-time
+    uid_seed=0,                                     # same seed as the PET: same study and frame of reference
+    series_description:str='psma-nb synthetic CT',  # SeriesDescription (0008,103E)
+    patient_name:str='SYNTHETIC^PHANTOM',           # PatientName: the PET's, for one study
+    patient_id:str='SYNTHETIC',                     # PatientID: the PET's, for one study
+    overwrite:bool=False,                           # True: replace a non-empty `out_dir`; False: error
+) -> Path:
     "Write `ct` (HU) as a CT DICOM series, int16 with RescaleIntercept -1024."
     a = sitk.GetArrayFromImage(ct).astype(np.float64)
     series_uid = _uid(uid_seed, 'CT', 'series')
@@ -389,10 +400,16 @@ def write_ct_series(ct:sitk.Image,            # CT in HU
     return _write_series(dss, out_dir, overwrite)
 
 # %% ../nbs/11_dicom.ipynb #602e959b
-def ct_on_pet(ct:sitk.Image, pet:sitk.Image) -> sitk.Image:
+def ct_on_pet(ct:sitk.Image,   # CT in HU (any grid)
+              pet:sitk.Image,  # PET image whose grid is wanted
+              ) -> sitk.Image:
     "CT (HU) resampled onto the PET grid, linear, -1024 HU outside the CT."
     return resample_to(sitk.Cast(ct, sitk.sitkFloat32), pet, label=False, default=-1024.)
 
-def read_ct_on_pet(folder, pet:sitk.Image, series:str|None=None, series_list:list|None=None) -> sitk.Image:
+def read_ct_on_pet(folder,                      # folder (searched recursively) with the CT series
+                   pet:sitk.Image,              # PET image whose grid is wanted
+                   series:str|None=None,        # CT SeriesInstanceUID when there are several
+                   series_list:list|None=None,  # result of `scan_dicom(folder)`, when already scanned
+                   ) -> sitk.Image:
     "The CT series under `folder`, in HU, resampled onto the grid of `pet`."
     return ct_on_pet(read_series(folder, series, 'CT', series_list), pet)

@@ -73,7 +73,10 @@ def default_organ_sites() -> dict:
     "Organ group label → lesion site (`05_organs`): bone, prostate, visceral."
     return dict(GROUP_SITES)
 
-def organ_site_map(folder:Path, st, pred_path:Path|None) -> np.ndarray|None:
+def organ_site_map(folder:Path,          # study folder (its organ names file)
+                   st,                   # the study, as `read_study` read it
+                   pred_path:Path|None,  # prediction file (beside it: <case>_organs.nii.gz), or None
+                   ) -> np.ndarray|None:
     "The organ groups that give lesion sites: the study's organ map, else the model's (`<case>_organs.nii.gz`), else None."
     if st.organs is not None: return to_groups(sitk.GetArrayFromImage(st.organs), read_organ_names(folder))
     f = None if pred_path is None else Path(pred_path).with_name(f"{st.case}_organs.nii.gz")
@@ -81,7 +84,9 @@ def organ_site_map(folder:Path, st, pred_path:Path|None) -> np.ndarray|None:
     img = read_prediction(f, st.suv)
     return to_groups(img, GROUP_NAMES)   # it holds group labels already; this checks them
 
-def truth_sites(folder:Path, suv:sitk.Image):
+def truth_sites(folder:Path,     # study folder (phantom: TRUTH.nii.gz, lesions.csv)
+                suv:sitk.Image,  # the study's SUV image (TRUTH must be on its grid)
+                ):
     "(label map, {label: site}) of a phantom study's truth lesions (`TRUTH.nii.gz`, `lesions.csv`), or None."
     t, csv = Path(folder)/'TRUTH.nii.gz', Path(folder)/'lesions.csv'
     if not (t.is_file() and csv.is_file()): return None
@@ -90,7 +95,9 @@ def truth_sites(folder:Path, suv:sitk.Image):
     check_same_grid(suv, img, 'SUV', str(t), hint='rewrite it on the SUV grid')
     return sitk.GetArrayFromImage(img), dict(zip(tab.lesion_id.astype(int), tab.site.astype(str)))
 
-def check_labels(a:np.ndarray, name:str) -> np.ndarray:
+def check_labels(a:np.ndarray,  # mask array to check
+                 name:str,      # what to call it in the error message
+                 ) -> np.ndarray:
     "`a` if it can be a label map (finite whole numbers, none negative); a one-line `PsmaError` naming `name` otherwise."
     if a.dtype == bool: return a
     if a.dtype.kind not in 'uif': raise PsmaError(f"{name} holds {a.dtype} values; a mask holds whole-number labels")
@@ -103,7 +110,10 @@ def check_labels(a:np.ndarray, name:str) -> np.ndarray:
         raise PsmaError(f"{name} holds negative values (down to {a.min():g}); a mask holds labels 0, 1, ...")
     return a
 
-def read_prediction(path:Path, suv:sitk.Image, resample:bool=False) -> np.ndarray:
+def read_prediction(path:Path,            # prediction mask file (.nii.gz)
+                    suv:sitk.Image,       # the study's SUV image (the target grid)
+                    resample:bool=False,  # resample an off-grid prediction instead of refusing it
+                    ) -> np.ndarray:
     "The prediction array on the SUV grid: read whole (`read_image`), 3-D, labels 0, 1, ...; off the grid: error, or nearest-neighbour resampling."
     path = Path(path)
     img = read_image(path, 'prediction')
@@ -154,7 +164,9 @@ def evaluate_study(folder,                      # study folder with SUV.nii.gz a
 # %% ../nbs/81_evaluate.ipynb #f4a8b725
 MISSING_POLICIES = ('list', 'empty', 'error')
 
-def split_cases(ref_dir, split:str) -> set:
+def split_cases(ref_dir,    # reference cohort folder holding cohort.csv
+                split:str,  # 'train' or 'test'
+                ) -> set:
     "Cases of REF_DIR whose `split` in `cohort.csv` is `split` ('train' or 'test')."
     p = Path(ref_dir)/'cohort.csv'
     if not p.is_file(): raise PsmaError(f"--split {split} needs {p} (with the columns case and split)")
@@ -163,7 +175,10 @@ def split_cases(ref_dir, split:str) -> set:
     if bad: raise PsmaError(f"{p}: split must be 'train' or 'test', found {', '.join(bad[:5])}")
     return set(t.case[t.split == split])
 
-def find_cases(ref_dir, pred_dir, split:str|None=None) -> tuple[list, list, list]:
+def find_cases(ref_dir,              # reference cohort: study folders (`study_table` ids)
+               pred_dir,             # folder of predictions <case>.nii.gz
+               split:str|None=None,  # only the cases of this cohort.csv split (None: all)
+               ) -> tuple[list, list, list]:
     "Pair study folders with predictions by case id: ([(case, folder, pred path)], missing cases, extra predictions)."
     ref_dir, pred_dir = Path(ref_dir), Path(pred_dir)
     if not pred_dir.is_dir(): raise PsmaError(f"{pred_dir} is not a folder of predictions (<case>.nii.gz)")
@@ -179,7 +194,8 @@ def find_cases(ref_dir, pred_dir, split:str|None=None) -> tuple[list, list, list
     extra = sorted(set(preds) - {c for c, _, _ in pairs})
     return pairs, missing, extra
 
-def read_centres(ref_dir) -> dict:
+def read_centres(ref_dir,  # reference cohort folder (cohort.csv: case, centre)
+                 ) -> dict:
     "case -> centre from `cohort.csv` in REF_DIR ({} when absent)."
     p = Path(ref_dir)/'cohort.csv'
     if not p.is_file(): return {}
@@ -191,10 +207,15 @@ def _one(item, **kw):
     case, folder, pred, centre = item
     return evaluate_study(folder, pred, centre, case=case, **kw)
 
-def evaluate_cohort(ref_dir, pred_dir,
-                    connectivity:int=26, match:str='any', label:int|None=None, resample:bool=False,
+def evaluate_cohort(ref_dir,                     # reference cohort: study folders with SUV + SEG.nii.gz
+                    pred_dir,                    # folder of predictions <case>.nii.gz
+                    connectivity:int=26,         # lesion connectivity (6, 18, 26)
+                    match:str='any',             # overlap rule: 'any', 'iou:T', 'overlap:T'
+                    label:int|None=None,         # score only this label (≥ 1) of the predictions
+                    resample:bool=False,         # resample off-grid predictions instead of refusing them
                     missing:str='list',          # missing predictions: 'list', 'empty' or 'error'
-                    workers:int=1, organ_sites:dict|None=None,
+                    workers:int=1,               # worker processes
+                    organ_sites:dict|None=None,  # organ group -> site (default: `GROUP_SITES`)
                     split:str|None=None,         # only the cases of this `cohort.csv` split ('train' or 'test')
                     ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     "Score every case of REF_DIR against PRED_DIR: (cases table, lesions table, {missing, extra})."
@@ -222,7 +243,12 @@ def evaluate_cohort(ref_dir, pred_dir,
                                 empty_predictions=miss if missing == 'empty' else [], extra_predictions=extra)
 
 # %% ../nbs/81_evaluate.ipynb #85501da1
-def group_summary(cases:pd.DataFrame, lesions:pd.DataFrame, n_boot:int=2000, seed:int=0, level:float=0.95) -> dict:
+def group_summary(cases:pd.DataFrame,    # the group's case rows (`evaluate_cohort`)
+                  lesions:pd.DataFrame,  # the group's lesion rows (source 'ref' and 'pred')
+                  n_boot:int=2000,       # bootstrap replicates for lesion-level CIs (0: none)
+                  seed:int=0,            # seed of the patient bootstrap
+                  level:float=0.95,      # confidence level of the intervals
+                  ) -> dict:
     "Patient, lesion, voxel, volume, site and agreement tables of one group of cases."
     ll = lesion_level(cases.lesion_tp, cases.lesion_fp, cases.lesion_fn, n_boot, seed, level)
     ll.update(n_ref=int(cases.n_lesions_ref.sum()), n_pred=int(cases.n_lesions_pred.sum()),
@@ -233,8 +259,14 @@ def group_summary(cases:pd.DataFrame, lesions:pd.DataFrame, n_boot:int=2000, see
                 voxel=voxel_level(cases), volume=volume_level(cases), sites=site_sensitivity(ref_les, level),
                 agreement={k: agreement(cases[m], cases[a]) for k, (m, a, _) in AGREEMENT_BIOMARKERS.items()})
 
-def summarise(cases:pd.DataFrame, lesions:pd.DataFrame, settings:dict|None=None, info:dict|None=None,
-              n_boot:int=2000, seed:int=0, level:float=0.95) -> dict:
+def summarise(cases:pd.DataFrame,       # cases table of `evaluate_cohort`
+              lesions:pd.DataFrame,     # lesions table of `evaluate_cohort`
+              settings:dict|None=None,  # settings of the evaluation, kept in every group
+              info:dict|None=None,      # more top-level entries (missing/extra predictions)
+              n_boot:int=2000,          # bootstrap replicates for lesion-level CIs (0: none)
+              seed:int=0,               # seed of the patient bootstrap
+              level:float=0.95,         # confidence level of the intervals
+              ) -> dict:
     "`summary.json`: settings, lists of missing/extra predictions, and one summary per group ('all', centres)."
     settings = dict(settings or {})
     groups = ['all'] + sorted(cases.centre.astype(str).unique())
@@ -247,14 +279,17 @@ def summarise(cases:pd.DataFrame, lesions:pd.DataFrame, settings:dict|None=None,
 
 # %% ../nbs/81_evaluate.ipynb #6954e329
 @contextlib.contextmanager
-def seeded_jitter(seed:int=0):
+def seeded_jitter(seed:int=0,  # seed of numpy's global generator inside the block
+                  ):
     "Seed numpy's global generator for a block (seaborn's strip-plot jitter draws from it) and restore it after: same data, same PNG."
     state = np.random.get_state()
     np.random.seed(seed)
     try: yield
     finally: np.random.set_state(state)
 
-def plot_distributions(cases:pd.DataFrame, dpi:int=80):
+def plot_distributions(cases:pd.DataFrame,  # cases table (centre, ref_positive, metric columns)
+                       dpi:int=80,          # figure resolution (dots per inch)
+                       ):
     "Per-centre box plots of DSC, PPV, IoU, sensitivity (positive scans) and FPV, FNV (all scans)."
     import matplotlib.pyplot as plt, seaborn as sns
     cols = [('dice', 'DSC'), ('voxel_ppv', 'voxel PPV'), ('iou', 'IoU'), ('voxel_sensitivity', 'voxel sensitivity'),
@@ -271,7 +306,11 @@ def plot_distributions(cases:pd.DataFrame, dpi:int=80):
     fig.tight_layout()
     return fig
 
-def save_figure(fig, path, overwrite:bool=True, dpi:int=90) -> Path:
+def save_figure(fig,                  # matplotlib figure
+                path,                 # PNG file to write
+                overwrite:bool=True,  # replace an existing file
+                dpi:int=90,           # PNG resolution (dots per inch)
+                ) -> Path:
     "Save a matplotlib figure atomically as PNG and close it."
     import matplotlib.pyplot as plt
     with atomic_path(path, overwrite) as tmp: fig.savefig(tmp, dpi=dpi, format='png')
@@ -281,8 +320,13 @@ def save_figure(fig, path, overwrite:bool=True, dpi:int=90) -> Path:
 # %% ../nbs/81_evaluate.ipynb #04845c39
 OUTPUT_FILES = ('cases.csv', 'lesions.csv', 'summary.json', 'agreement.png', 'distributions.png')
 
-def write_evaluation(out_dir, cases:pd.DataFrame, lesions:pd.DataFrame, summary:dict, figures:bool=True,
-                     overwrite:bool=False) -> list[Path]:
+def write_evaluation(out_dir,               # folder for the evaluation files
+                     cases:pd.DataFrame,    # cases table (cases.csv)
+                     lesions:pd.DataFrame,  # lesions table (lesions.csv)
+                     summary:dict,          # `summarise` result (summary.json)
+                     figures:bool=True,     # also write agreement.png and distributions.png
+                     overwrite:bool=False,  # replace existing output files
+                     ) -> list[Path]:
     "Write the evaluation files into `out_dir` (atomic; refuses existing files unless `overwrite`)."
     out = Path(out_dir)
     if not overwrite:
@@ -296,7 +340,8 @@ def write_evaluation(out_dir, cases:pd.DataFrame, lesions:pd.DataFrame, summary:
     return files
 
 # %% ../nbs/81_evaluate.ipynb #3142b232
-def evaluate_args(p:argparse.ArgumentParser):
+def evaluate_args(p:argparse.ArgumentParser,  # argparse parser to add the verb's options to
+                  ):
     "Options of `psma evaluate`."
     p.add_argument('ref_dir', metavar='REF_DIR', help="reference cohort: study folders <case>/SUV.nii.gz + SEG.nii.gz "
                    "(optional ORGANS.nii.gz; cohort.csv gives the centres)")
@@ -360,7 +405,9 @@ def evaluate(ref_dir,                    # reference cohort: study folders with 
     write_evaluation(out, cases, lesions, summary, figures, overwrite)
     return summary
 
-def evaluate_main(args, settings) -> int:
+def evaluate_main(args,      # parsed `psma evaluate` arguments
+                  settings,  # study `Settings` (connectivity, seed, workers)
+                  ) -> int:
     "Run `psma evaluate`: one call of `evaluate`."
     import matplotlib; matplotlib.use('Agg')
     s = evaluate(args.ref_dir, args.pred_dir, args.out_dir, settings.connectivity, args.match, args.bootstrap, settings.seed,

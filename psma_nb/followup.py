@@ -33,7 +33,9 @@ RECIP_SOURCE = ("RECIP 1.0: Gafita A et al., J Nucl Med 2022;63:1651-1658; quant
 RECIP_CATEGORIES = ('CR', 'PR', 'SD', 'PD')
 RECIP_PR_PCT, RECIP_PD_PCT = -30.0, 20.0
 
-def tv_change_pct(tv_baseline:float, tv_followup:float) -> float:
+def tv_change_pct(tv_baseline:float,  # total tumour volume at baseline (ml)
+                  tv_followup:float,  # ... at follow-up (ml)
+                  ) -> float:
     "Relative change of total tumour volume in percent (NaN when the baseline has none)."
     return 100.0 * (tv_followup - tv_baseline) / tv_baseline if tv_baseline > 0 else float('nan')
 
@@ -75,7 +77,10 @@ class Plan:
     rot_deg:tuple           # rotation about x, y, z (degrees)
     shift_mm:tuple          # shift along x, y, z (mm)
 
-def draw_plan(rng, scenario:str, n_slots:int) -> Plan:
+def draw_plan(rng,           # numpy Generator
+              scenario:str,  # response scenario, a key of `SCENARIOS`
+              n_slots:int,   # number of baseline lesion slots
+              ) -> Plan:
     "Draw the plan of one follow-up: lesion volume factors, new lesion sites, bladder and couch position."
     if scenario not in SCENARIOS: raise PsmaError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
     s = SCENARIOS[scenario]
@@ -131,7 +136,14 @@ class _Hooks(Steps):
 _GONE = np.array([1e7, 1e7, 1e7])   # a lesion centred here lies outside every grid: the phantom skips it
 
 @patch
-def place_lesion(self:_Hooks, rng, site, p, lm, cv, bone_voxels=None):
+def place_lesion(self:_Hooks,
+                 rng,               # numpy Generator (the lesion's own stream)
+                 site,              # lesion site, one of `SITES`
+                 p,                 # the drawn patient
+                 lm,                # landmarks from `build_anatomy`
+                 cv,                # painted Canvas
+                 bone_voxels=None,  # unused; accepted for a common signature
+                 ):
     k = self.slot_of.setdefault(id(rng), len(self.slot_of))
     j = self.tries[k] = self.tries.get(k, -1) + 1
     if self.base is None: les = Steps.place_lesion(rng, site, p, lm, cv)
@@ -170,13 +182,18 @@ def pose_transform(rot_deg,    # rotation about x, y, z (degrees)
     t.SetTranslation([float(s) for s in shift_mm])
     return t
 
-def apply_pose(img:sitk.Image, grid:sitk.Image, pose:sitk.Transform, label:bool) -> sitk.Image:
+def apply_pose(img:sitk.Image,       # image of the patient before the move
+               grid:sitk.Image,      # image whose voxel grid the result takes
+               pose:sitk.Transform,  # baseline -> follow-up transform (LPS mm)
+               label:bool,           # True: a label image (nearest neighbour, 0 outside)
+               ) -> sitk.Image:
     "The image of the patient after moving by `pose`, on the voxel grid of `grid` (air outside the data)."
     default = 0 if label or img.GetPixelID() != sitk.sitkInt16 else -1024
     return sitk.Resample(img, grid, pose.GetInverse(), sitk.sitkNearestNeighbor if label else sitk.sitkLinear,
                          default, img.GetPixelID())
 
-def grid_centre(img:sitk.Image) -> tuple:
+def grid_centre(img:sitk.Image,  # image whose field of view is meant
+                ) -> tuple:
     "Physical centre (LPS mm) of an image's field of view."
     return img.TransformContinuousIndexToPhysicalPoint([(n - 1) / 2 for n in img.GetSize()])
 
@@ -294,14 +311,17 @@ def make_pairs(out_dir,                  # cohort folder of the pairs
     return pairs
 
 # %% ../nbs/23_followup.ipynb #931cddb3
-def phantom_args(parser):
+def phantom_args(parser,  # argparse parser to add `psma phantom`'s options to
+                 ):
     "Options of `psma phantom`: those of `22_phantom`, plus --follow-up."
     _cohort_args(parser)
     parser.add_argument('--follow-up', dest='follow_up', action='store_true',
                         help="write baseline/follow-up pairs with known RECIP 1.0 response (pairs.csv, correspondence.csv) "
                              "instead of a cohort; --n counts patients (default by --size: quick 6, default 40, paper 120)")
 
-def phantom_main(args, settings) -> int:
+def phantom_main(args,      # parsed options of `psma phantom`
+                 settings,  # study `Settings` (data_dir, seed, workers)
+                 ) -> int:
     "Run `psma phantom` (a cohort, or with --follow-up the pairs)."
     if not args.follow_up: return _cohort_main(args, settings)
     out = Path(args.out) if args.out else Path(settings.data_dir)

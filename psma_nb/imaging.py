@@ -41,14 +41,20 @@ CENTRES = {
 
 NOISE_REF_SUV, NOISE_POWER = 5.0, 0.6   # noise SD = level x (m/5)^0.6 x 5^... : see noise_sd
 
-def noise_sd(m, level):
+def noise_sd(m,      # noise-free SUV (scalar or array)
+             level,  # noise level: the centre's `noise`, scaled per patient
+             ):
     "Count-dependent noise SD at noise-free SUV m: `level` x 5 at SUV 5, growing as m^0.6 (between Poisson and multiplicative)."
     return level*NOISE_REF_SUV**(1 - NOISE_POWER)*np.power(np.maximum(m, 0), NOISE_POWER, dtype=np.float32)
 
 def _sigma_vox(fwhm_mm, spacing):
     return [fwhm_mm/2.3548/s for s in spacing]
 
-def correlated_noise(rng, shape, spacing, grain_mm):
+def correlated_noise(rng,       # numpy Generator
+                     shape,     # noise shape (z, y, x), voxels
+                     spacing,   # voxel size (z, y, x), mm
+                     grain_mm,  # FWHM of the noise grain, mm
+                     ):
     "Unit-SD Gaussian noise with the spatial correlation of reconstructed PET (white noise smoothed by `grain_mm` FWHM)."
     n = rng.standard_normal(shape, dtype=np.float32)
     n = ndi.gaussian_filter(n, _sigma_vox(grain_mm, spacing), mode='wrap')
@@ -74,7 +80,9 @@ LESION_SUV = {'prostate': (25, 0.7), 'pelvic_node': (22, 0.75), 'retroperitoneal
 
 BONE_SHARE = {'spine': 0.36, 'pelvis': 0.30, 'ribs': 0.14, 'femora': 0.10, 'other_bone': 0.07, 'skull': 0.03}
 
-def lesion_sites(rng, prostatectomy:bool) -> tuple[str, list]:
+def lesion_sites(rng,                 # numpy Generator
+                 prostatectomy:bool,  # prostate removed: one local lesion in the prostate bed
+                 ) -> tuple[str, list]:
     "Draw a disease pattern and the site of every lesion of a PSMA-positive scan."
     pat = rng.choice(list(PATTERNS), p=list(PATTERNS.values()))
     P = lambda lam: int(rng.poisson(lam))
@@ -130,7 +138,13 @@ def _voxel_of(cv, labels, rng, tries:int=20000):
     return pts[int(np.argmax(ok))] if ok.any() else None
 
 # %% ../nbs/21_imaging.ipynb #50007f30
-def place_lesion(rng, site, p:Patient, lm:dict, cv:Canvas, bone_voxels=None) -> Lesion:
+def place_lesion(rng,               # numpy Generator (the lesion's own stream)
+                 site,              # lesion site, one of `SITES`
+                 p:Patient,         # the drawn patient
+                 lm:dict,           # landmarks from `build_anatomy`
+                 cv:Canvas,         # painted Canvas (labels pick bone/organ sites)
+                 bone_voxels=None,  # unused; accepted for a common signature
+                 ) -> Lesion:
     "Draw position, size, uptake and shape of one lesion at `site`."
     d = float(np.clip(rng.lognormal(math.log(LESION_SIZE[site][0]), LESION_SIZE[site][1]), 3, 40))
     suv = float(np.clip(rng.lognormal(math.log(LESION_SUV[site][0]), LESION_SUV[site][1]), 2.5, 120))
@@ -183,7 +197,10 @@ def place_lesion(rng, site, p:Patient, lm:dict, cv:Canvas, bone_voxels=None) -> 
     return Lesion(site, station, np.asarray(c, float), d, suv, ax*R, rng.uniform(-np.pi, np.pi, 3), wob, nec, host)
 
 # %% ../nbs/21_imaging.ipynb #c807906f
-def lesion_fraction(g:Grid, les:Lesion, ss:int):
+def lesion_fraction(g:Grid,      # voxel grid
+                    les:Lesion,  # the lesion
+                    ss:int,      # supersampling factor per axis (ss^3 points a voxel)
+                    ):
     "Partial-volume fraction of a lesion, by supersampling each voxel ss^3 times: (slices, fraction)."
     amp = float(np.abs(les.wobble[1]).sum())
     r = float(les.axes.max())*(1 + amp) + 0.5*max(g.spacing)
@@ -268,8 +285,15 @@ class Steps:
     correlated_noise = staticmethod(correlated_noise)
 
 # %% ../nbs/21_imaging.ipynb #2bfe7880
-def simulate_case(centre:str='centre1', seed:int=2024, index:int=0, negative:bool|None=None,
-                  negative_share:float=0.3, recovery=None, scanner:str|None=None, steps:Steps|None=None):
+def simulate_case(centre:str='centre1',      # centre of the patient (a key of `CENTRES`)
+                  seed:int=2024,             # cohort seed
+                  index:int=0,               # patient number within the centre (part of the seed)
+                  negative:bool|None=None,   # force a PSMA-negative (True) or positive (False) scan; None: draw
+                  negative_share:float=0.3,  # share of PSMA-negative scans when drawn
+                  recovery=None,             # organ -> observed SUVmax / truth level; None = RECOVERY
+                  scanner:str|None=None,     # image with another centre's profile; None = its own
+                  steps:Steps|None=None,     # the steps to run; None = `Steps()`
+                  ):
     "Generate one case in memory (arrays in generation order): dict of arrays, lesion records and patient info."
     st = steps or Steps()
     prof = CENTRES[scanner or centre]   # `scanner`: image this centre's patient with another centre's profile
@@ -333,14 +357,18 @@ def simulate_case(centre:str='centre1', seed:int=2024, index:int=0, negative:boo
                 organs=cv.lab, truth=truth, act=cv.act, m=m), recs, info
 
 # %% ../nbs/21_imaging.ipynb #2cb9ffd0
-def centre_number(centre:str) -> int:
+def centre_number(centre:str,  # centre name, e.g. 'centre2' (a key of `CENTRES`)
+                  ) -> int:
     "The number of a centre name (`centre2` -> 2)."
     m = re.fullmatch(r'centre(\d+)', str(centre))
     if not m or centre not in CENTRES:
         raise PsmaError(f"unknown centre {centre!r}; choose from {', '.join(CENTRES)}")
     return int(m.group(1))
 
-def to_image(arr, g:Grid, dtype=None) -> sitk.Image:
+def to_image(arr,         # array in generation order (s, y, x)
+             g:Grid,      # its voxel grid
+             dtype=None,  # cast to this dtype; None = keep
+             ) -> sitk.Image:
     "A generation-order array as a SimpleITK image in LPS (x left, y posterior, z head-wards; identity direction)."
     a = np.ascontiguousarray(arr[::-1] if dtype is None else arr[::-1].astype(dtype))
     img = sitk.GetImageFromArray(a)
@@ -411,7 +439,11 @@ def _calib_one(job):
     mx = organ_suvmax(arr['suv'], arr['organs'], info['grid'].spacing)
     return {o: (mx[o], p.target[o], p.present[o]) for o in BIODISTRIBUTION}
 
-def calibrate_recovery(n:int=40, seed:int=77, workers:int=1, iterations:int=3) -> dict:
+def calibrate_recovery(n:int=40,          # centre-1 patients per iteration
+                       seed:int=77,       # cohort seed of the patients
+                       workers:int=1,     # worker processes
+                       iterations:int=3,  # refitting rounds
+                       ) -> dict:
     "Fit `RECOVERY`: per organ, measured SUVmax vs drawn target over `n` centre-1 patients (slope through 0), iterated."
     rec = {o: 1.0 for o in BIODISTRIBUTION}
     for it in range(iterations):
@@ -423,7 +455,11 @@ def calibrate_recovery(n:int=40, seed:int=77, workers:int=1, iterations:int=3) -
 
 VOI_MARGIN = {'liver': 8.0, 'spleen': 8.0, 'colon': 6.0, 'rectum': 6.0, 'duodenum': 4.0}
 
-def organ_suvmax(suv, organs, spacing, organs_wanted=None) -> dict:
+def organ_suvmax(suv,                 # SUV image (z, y, x)
+                 organs,              # organ label map (z, y, x), `ORGAN_LABELS` values
+                 spacing,             # voxel size (z, y, x), mm
+                 organs_wanted=None,  # organ names; None = those of `BIODISTRIBUTION`
+                 ) -> dict:
     "SUVmax of each organ, as a reader measures it: in the organ's label, `VOI_MARGIN` mm inside for organs with hot neighbours."
     organs_wanted = organs_wanted or list(BIODISTRIBUTION)
     boxes = ndi.find_objects(organs)

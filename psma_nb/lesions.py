@@ -24,7 +24,8 @@ __all__ = ['CONNECTIVITIES', 'SPHERE_1ML_RADIUS_MM', 'LESION_COLUMNS', 'check_co
 # %% ../nbs/06_lesions.ipynb #89c66f1a
 CONNECTIVITIES = (6, 18, 26)
 
-def check_connectivity(connectivity) -> int:
+def check_connectivity(connectivity,  # 6, 18 or 26, as int or str (e.g. from settings)
+                       ) -> int:
     "The connectivity as an int, or a `PsmaError` when it is not 6, 18 or 26."
     try: c = int(connectivity)
     except (TypeError, ValueError): c = None
@@ -67,7 +68,10 @@ def _is_binary(mask:np.ndarray) -> bool:
     if mask.dtype.kind == 'i': return bool(mask.min() >= 0 and mask.max() <= 1)
     return bool(((mask == 0) | (mask == 1)).all())
 
-def as_binary(mask:np.ndarray, name:str='mask', label:int|None=None) -> np.ndarray:
+def as_binary(mask:np.ndarray,      # mask or label map (z, y, x)
+              name:str='mask',      # what it is, for the error message
+              label:int|None=None,  # label to select (>= 1); None: values must be 0/1
+              ) -> np.ndarray:
     "`mask` as a boolean array; `label` selects one label of a label map, otherwise values must be 0/1."
     mask = np.asarray(mask)
     if label is not None:
@@ -104,7 +108,8 @@ def label_lesions(mask:np.ndarray,      # binary lesion mask (z, y, x)
 # %% ../nbs/06_lesions.ipynb #f50bb1f8
 SPHERE_1ML_RADIUS_MM = float((3 * 1000 / (4 * np.pi)) ** (1 / 3))
 
-def voxel_volume_ml(spacing) -> float:
+def voxel_volume_ml(spacing,  # voxel spacing in mm (z, y, x)
+                    ) -> float:
     "Volume of one voxel in ml from its spacing in mm."
     return float(np.prod(np.asarray(spacing, float))) / 1000.0
 
@@ -170,7 +175,9 @@ def lesion_table(comps:Components,      # lesions (`label_lesions`)
     return pd.DataFrame(out, columns=LESION_COLUMNS)
 
 # %% ../nbs/06_lesions.ipynb #4b48c4fb
-def dominant_label(comps:Components, label_map:np.ndarray) -> np.ndarray:
+def dominant_label(comps:Components,      # lesions (`label_lesions`)
+                   label_map:np.ndarray,  # integer label map (z, y, x) on the same grid
+                   ) -> np.ndarray:
     "For each component, the non-zero label of `label_map` it overlaps most (0 when none; ties: lowest)."
     out = np.zeros(comps.n, np.int64)
     v = np.asarray(label_map).reshape(-1)[comps.idx].astype(np.int64)
@@ -202,7 +209,8 @@ def lesion_sites(comps:Components,       # lesions
     return sites.astype(str)
 
 # %% ../nbs/06_lesions.ipynb #3e23471c
-def parse_match(rule:str='any') -> tuple[str, float]:
+def parse_match(rule:str='any',  # 'any', 'iou:T' or 'overlap:T' with 0 < T <= 1
+                ) -> tuple[str, float]:
     "Parse a match rule `any`, `iou:T` or `overlap:T` (0 < T ≤ 1) into (kind, threshold)."
     s = str(rule).strip().lower()
     if s == 'any': return 'any', 0.0
@@ -212,7 +220,9 @@ def parse_match(rule:str='any') -> tuple[str, float]:
         raise PsmaError(f"match rule {rule!r} is not 'any', 'iou:T' or 'overlap:T' with 0 < T <= 1 (e.g. iou:0.1)")
     return m.group(1), t
 
-def overlap_pairs(ref:Components, pred:Components) -> pd.DataFrame:
+def overlap_pairs(ref:Components,   # reference lesions
+                  pred:Components,  # predicted components (same shape)
+                  ) -> pd.DataFrame:
     "Every (reference lesion, predicted component) pair sharing voxels, with shared voxels, IoU and fractions."
     if ref.shape != pred.shape: raise PsmaError(f"reference {ref.shape} and prediction {pred.shape} differ in shape")
     _, ir, ip = np.intersect1d(ref.idx, pred.idx, assume_unique=True, return_indices=True)
@@ -245,7 +255,10 @@ class Matching:
         "TP, FP, FN, splits and merges."
         return dict(tp=self.tp, fp=self.fp, fn=self.fn, n_split=self.n_split, n_merge=self.n_merge)
 
-def match_lesions(ref:Components, pred:Components, rule:str='any') -> Matching:
+def match_lesions(ref:Components,   # reference lesions
+                  pred:Components,  # predicted components (same shape)
+                  rule:str='any',   # 'any' (shares a voxel), 'iou:T' or 'overlap:T' (ref fraction)
+                  ) -> Matching:
     "Match reference lesions and predicted components by overlap (`any`, `iou:T`, `overlap:T`)."
     kind, t = parse_match(rule)
     p = overlap_pairs(ref, pred)
@@ -255,7 +268,9 @@ def match_lesions(ref:Components, pred:Components, rule:str='any') -> Matching:
                     np.bincount(m.ref, minlength=ref.n + 1)[1:], np.bincount(m.pred, minlength=pred.n + 1)[1:])
 
 # %% ../nbs/06_lesions.ipynb #9de681ce
-def match_columns(m:Matching, side:str) -> pd.DataFrame:
+def match_columns(m:Matching,  # matching (`match_lesions`)
+                  side:str,    # 'ref' (status tp/fn) or 'pred' (status tp/fp)
+                  ) -> pd.DataFrame:
     "Match columns for the lesions of one side ('ref' or 'pred'): status, n_matches, matched_ids, best_iou."
     other = 'pred' if side == 'ref' else 'ref'
     n_match = m.ref_matches if side == 'ref' else m.pred_matches
@@ -272,7 +287,9 @@ def plot_mip(suv:np.ndarray,             # SUV (z, y, x)
              pred:np.ndarray|None=None,  # predicted mask (z, y, x), outlined in magenta
              spacing=(1., 1., 1.),       # voxel spacing in mm (z, y, x), for the aspect ratio
              vmax:float=10.,             # SUV at full black
-             ax=None, title:str|None=None):
+             ax=None,                    # matplotlib axes to draw in (None: a new figure)
+             title:str|None=None,        # axes title (None: none)
+             ):
     "Coronal SUV maximum intensity projection (MIP) with reference (green) and predicted (magenta) lesion outlines."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(3, 5), dpi=80)

@@ -63,7 +63,8 @@ def _fill_plane(polys:list, shape:tuple) -> np.ndarray:
         else: out &= ~_fill_polygon(p, shape, edges=False)
     return out
 
-def roi_names(rtstruct) -> list[str]:
+def roi_names(rtstruct,  # RTSTRUCT file path or pydicom Dataset
+              ) -> list[str]:
     "Names of the structures in an RTSTRUCT file."
     ds = rtstruct if isinstance(rtstruct, pydicom.Dataset) else pydicom.dcmread(rtstruct)
     return [str(r.ROIName) for r in ds.get('StructureSetROISequence', [])]
@@ -187,15 +188,15 @@ def _fix_clock(seg, src, dim_uid:str):
     for item in [*getattr(seg, 'DimensionOrganizationSequence', []), *getattr(seg, 'DimensionIndexSequence', [])]:
         if 'DimensionOrganizationUID' in item: item.DimensionOrganizationUID = dim_uid
 
-def write_seg_dicom(mask:sitk.Image,        # 0/1 mask on the PET grid
-                    pet_dir,                # folder of the PET series it belongs to
-                    out_path,               # SEG file to write
-                    label:str='lesion',     # segment label
-                    uid_seed=0,             # seed for deterministic UIDs
-                    overwrite:bool=False,
-                    series:str|None=None,   # PET SeriesInstanceUID when `pet_dir` holds several PET series
+def write_seg_dicom(mask:sitk.Image,          # 0/1 mask on the PET grid
+                    pet_dir,                  # folder of the PET series it belongs to
+                    out_path,                 # SEG file to write
+                    label:str='lesion',       # segment label
+                    uid_seed=0,               # seed for deterministic UIDs
+                    overwrite:bool=False,     # False: error if `out_path` already exists
+                    series:str|None=None,     # PET SeriesInstanceUID when `pet_dir` holds several PET series
                     algorithm:str|None=None,  # name of the algorithm that made the mask (None: a manual segmentation)
-                   ) -> Path:
+                    ) -> Path:
     "Write `mask` as a binary DICOM SEG referencing the PET series in `pet_dir` (highdicom)."
     import highdicom as hd
     from pydicom.sr.codedict import codes
@@ -226,11 +227,12 @@ def write_seg_dicom(mask:sitk.Image,        # 0/1 mask on the PET grid
     return Path(out_path)
 
 # %% ../nbs/12_masks.ipynb #475e711f
-def write_rtstruct(mask:sitk.Image,         # 0/1 mask on the PET grid
-                   pet_dir,                 # folder of the PET series it belongs to
-                   out_path,                # RTSTRUCT file to write
-                   name:str='lesion',       # structure name
-                   overwrite:bool=False) -> Path:
+def write_rtstruct(mask:sitk.Image,       # 0/1 mask on the PET grid
+                   pet_dir,               # folder of the PET series it belongs to
+                   out_path,              # RTSTRUCT file to write
+                   name:str='lesion',     # structure name
+                   overwrite:bool=False,  # False: error if `out_path` already exists
+                   ) -> Path:
     "Write `mask` as an RTSTRUCT on the PET series in `pet_dir` (contours by rt-utils)."
     from rt_utils import RTStructBuilder
     from psma_nb.core import atomic_path
@@ -249,7 +251,8 @@ def write_rtstruct(mask:sitk.Image,         # 0/1 mask on the PET grid
     return Path(out_path)
 
 # %% ../nbs/12_masks.ipynb #026830dd
-def find_mask_files(folder) -> list[Path]:
+def find_mask_files(folder,  # folder searched recursively
+                    ) -> list[Path]:
     "RTSTRUCT and DICOM SEG files under `folder` (recursively)."
     found = []
     for f in sorted(p for p in Path(folder).rglob('*') if p.is_file() and not p.name.startswith('.')):
@@ -258,7 +261,8 @@ def find_mask_files(folder) -> list[Path]:
         if m in ('RTSTRUCT', 'SEG'): found.append(f)
     return found
 
-def mask_kind(path) -> tuple[str, Path]:
+def mask_kind(path,  # mask file, or a folder holding one RTSTRUCT/SEG
+              ) -> tuple[str, Path]:
     "What a mask path holds ('RTSTRUCT', 'SEG' or 'image') and the file (a folder must hold one RTSTRUCT/SEG)."
     path = Path(path)
     if path.is_dir():

@@ -20,16 +20,21 @@ __all__ = ['AUTOPET_CONNECTIVITY', 'SURFACE_TOLERANCE_MM', 'VOXEL_MEASURES', 'ch
            'voxel_level', 'site_sensitivity', 'volume_level']
 
 # %% ../nbs/70_metrics.ipynb #ed92db80
-def check_suv(suv:np.ndarray, name:str='SUV') -> np.ndarray:
+def check_suv(suv:np.ndarray,  # SUV volume (z, y, x)
+              name:str='SUV',  # what to call the volume in the error message
+              ) -> np.ndarray:
     "The SUV volume as float array, or a `PsmaError` when it holds NaN or infinite values."
     suv = np.asarray(suv)
     bad = int(np.size(suv) - np.count_nonzero(np.isfinite(suv)))
     if bad: raise PsmaError(f"{name} holds {bad} NaN or infinite voxels; fix the conversion (psma convert) before evaluating")
     return suv
 
-def check_inputs(ref:np.ndarray, pred:np.ndarray, suv:np.ndarray|None=None,
-                 label:int|None=None,           # score only this label of the prediction
-                 names=('reference', 'prediction')):
+def check_inputs(ref:np.ndarray,            # reference lesion mask (z, y, x)
+                 pred:np.ndarray,           # predicted mask, same shape as `ref`
+                 suv:np.ndarray|None=None,  # SUV on the same grid, or None (not checked)
+                 label:int|None=None,       # score only this label of the prediction
+                 names=('reference', 'prediction'),  # (reference, prediction) names for error messages
+                 ):
     "Checked (ref, pred, suv): same shapes, boolean masks, finite SUV."
     ref, pred = np.asarray(ref), np.asarray(pred)
     if ref.shape != pred.shape:
@@ -135,7 +140,10 @@ def case_metrics(ref:np.ndarray,         # reference mask (z, y, x)
     return out
 
 # %% ../nbs/70_metrics.ipynb #daefde30
-def wilson_ci(k:int, n:int, level:float=0.95) -> tuple[float, float]:
+def wilson_ci(k:int,             # number of successes
+              n:int,             # number of trials
+              level:float=0.95,  # confidence level of the interval
+              ) -> tuple[float, float]:
     "Wilson score interval for k successes out of n (NaN, NaN when n = 0)."
     if n == 0: return (float('nan'), float('nan'))
     from statsmodels.stats.proportion import proportion_confint
@@ -145,7 +153,10 @@ def wilson_ci(k:int, n:int, level:float=0.95) -> tuple[float, float]:
 def _prop(out:dict, name:str, k:int, n:int, level:float):
     out[name] = _nan_div(k, n); out[name + '_ci'] = list(wilson_ci(k, n, level))
 
-def patient_level(ref_positive, pred_positive, level:float=0.95) -> dict:
+def patient_level(ref_positive,      # per scan: the reference holds a lesion (bools)
+                  pred_positive,     # per scan: the prediction holds a lesion (bools)
+                  level:float=0.95,  # confidence level of the Wilson CIs
+                  ) -> dict:
     "Patient-level 2×2 table and accuracy, sensitivity, specificity, PPV, NPV with Wilson CIs."
     r, p = np.asarray(ref_positive, bool), np.asarray(pred_positive, bool)
     tp, fp, fn, tn = int((r & p).sum()), int((~r & p).sum()), int((r & ~p).sum()), int((~r & ~p).sum())
@@ -162,10 +173,12 @@ def _lesion_rates(tp, fp, fn) -> dict:
         return dict(accuracy=tp / (tp + fp + fn), sensitivity=tp / (tp + fn), ppv=tp / (tp + fp),
                     f1=2 * tp / (2 * tp + fp + fn))
 
-def lesion_level(tp, fp, fn,              # per-case lesion counts
-                 n_boot:int=2000,         # bootstrap replicates (patients drawn with replacement)
-                 seed:int=0,              # seed of the bootstrap generator
-                 level:float=0.95,        # interval level
+def lesion_level(tp,                # per-case detected reference lesions (true positives)
+                 fp,                # per-case predicted lesions matching none (false positives)
+                 fn,                # per-case missed reference lesions (false negatives)
+                 n_boot:int=2000,   # bootstrap replicates (patients drawn with replacement)
+                 seed:int=0,        # seed of the bootstrap generator
+                 level:float=0.95,  # interval level
                  ) -> dict:
     "Pooled lesion accuracy, sensitivity, PPV, F1 with patient-bootstrap percentile CIs."
     C = np.stack([np.asarray(x, float) for x in (tp, fp, fn)], 1).reshape(-1, 3)
@@ -187,7 +200,8 @@ def lesion_level(tp, fp, fn,              # per-case lesion counts
 VOXEL_MEASURES = {'dice': 'dice', 'ppv': 'voxel_ppv', 'iou': 'iou', 'sensitivity': 'voxel_sensitivity',
                   'surface_dice': 'surface_dice', 'hd95': 'hd95_mm'}
 
-def voxel_level(cases:pd.DataFrame) -> dict:
+def voxel_level(cases:pd.DataFrame,  # per-scan metric rows (`case_metrics`; ref_positive, dice, ...)
+                ) -> dict:
     "Mean, SD, median and quartiles of DSC, PPV, IoU, sensitivity, NSD, HD95 over scans with reference lesions (measures present)."
     pos = cases[cases.ref_positive.astype(bool)]
     out = dict(n=int(len(pos)))
@@ -201,7 +215,9 @@ def voxel_level(cases:pd.DataFrame) -> dict:
                     f'n_{name}': int(len(v))})
     return out
 
-def site_sensitivity(ref_lesions:pd.DataFrame, level:float=0.95) -> dict:
+def site_sensitivity(ref_lesions:pd.DataFrame,  # reference lesion rows with `site` and `status` ('tp', ...)
+                     level:float=0.95,          # confidence level of the Wilson CIs
+                     ) -> dict:
     "Per site of the reference lesions: n, TP and sensitivity with Wilson CI (`site`, `status` columns)."
     out = {}
     for site, g in ref_lesions.groupby('site', sort=True):
@@ -209,7 +225,8 @@ def site_sensitivity(ref_lesions:pd.DataFrame, level:float=0.95) -> dict:
         out[str(site)] = dict(n=n, tp=k, sensitivity=_nan_div(k, n), sensitivity_ci=list(wilson_ci(k, n, level)))
     return out
 
-def volume_level(cases:pd.DataFrame) -> dict:
+def volume_level(cases:pd.DataFrame,  # per-scan rows with ref_positive, fp_volume_ml, fn_volume_ml
+                 ) -> dict:
     "Mean and median autoPET FPV and FNV (ml) over all scans, and FPV over scans without reference lesions."
     neg = cases[~cases.ref_positive.astype(bool)]
     f = lambda s, fn: float(fn(s)) if len(s) else float('nan')

@@ -87,7 +87,8 @@ def _name_to_group() -> dict:
 NAME_TO_GROUP = _name_to_group()
 GROUP_NAMES = {0: 'background', LESION_LABEL: 'lesion', **{g.label: g.name for g in ORGAN_GROUPS}}
 
-def group_lut(names:dict) -> np.ndarray:
+def group_lut(names:dict,  # {label: organ name} of the organ map's labels
+              ) -> np.ndarray:
     "Lookup array: organ label (of a map whose labels are named by `names`, {label: name}) -> group label."
     top = max(int(k) for k in names) if names else 0
     lut = np.zeros(max(top, 0) + 1, np.uint8)
@@ -114,14 +115,16 @@ def to_groups(organs:np.ndarray,      # organ label map (z, y, x)
 UPTAKE_GROUPS = tuple(g.label for g in ORGAN_GROUPS if g.uptake)
 GROUP_SITES = {g.label: g.site for g in ORGAN_GROUPS if g.site}
 
-def uptake_mask(groups:np.ndarray) -> np.ndarray:
+def uptake_mask(groups:np.ndarray,  # organ-group map (z, y, x), e.g. from `to_groups`
+                ) -> np.ndarray:
     "Boolean map of the groups with physiological uptake in a group map."
     return np.isin(np.asarray(groups), UPTAKE_GROUPS)
 
 # %% ../nbs/05_organs.ipynb #bc1df67c
 ORGAN_TABLE_FILE = 'ORGANS.json'
 
-def read_organ_names(folder) -> dict|None:
+def read_organ_names(folder,  # study folder that may hold `ORGANS.json`
+                     ) -> dict|None:
     "The label table `{label: name}` of a study's organ map (`ORGANS.json`), or None (the phantom's table applies)."
     f = Path(folder)/ORGAN_TABLE_FILE
     if not f.is_file(): return None
@@ -155,7 +158,8 @@ ORGAN_TABLES = {   # label tables of organ maps psma convert --organs reads
     'phantom': ORGAN_LABELS, 'groups': GROUP_NAMES,
 }
 
-def organ_table(spec:str) -> dict:
+def organ_table(spec:str,  # a key of `ORGAN_TABLES` (e.g. 'total') or a JSON file
+                ) -> dict:
     "The label table named `spec` (a key of `ORGAN_TABLES`) or read from a JSON file `{label: name}`."
     if spec in ORGAN_TABLES: return ORGAN_TABLES[spec]
     p = Path(spec)

@@ -72,9 +72,9 @@ def outline_lesions(
 def outline_fit(
     cases,                              # iterable of (SUV array, reference mask array) on the same grid
     fractions=OUTLINE_FRACTIONS,        # fractions to try
-    halo:int=OUTLINE_HALO,
-    ring:tuple=OUTLINE_RING,
-    connectivity:int=26,
+    halo:int=OUTLINE_HALO,              # voxels a lesion may grow beyond its component
+    ring:tuple=OUTLINE_RING,            # voxels: the background shell (inner, outer distance)
+    connectivity:int=26,                # what makes a lesion one component
 ) -> dict:
     "The reader's rule that best redraws the reference lesions: fraction, its mean and median Dice, lesions, the Dice curve."
     dice = []
@@ -93,7 +93,10 @@ def outline_fit(
                 curve={f"{f:.2f}": round(float(v), 4) for f, v in zip(fractions, m)})
 
 # %% ../nbs/31_outline.ipynb #1efec432
-def fit_outline_dataset(raw_dir, label:int=1, connectivity:int=26) -> dict:
+def fit_outline_dataset(raw_dir,              # nnU-Net raw dataset folder (dataset.json, imagesTr, labelsTr)
+                        label:int=1,          # label value of the lesions in labelsTr
+                        connectivity:int=26,  # 6, 18 or 26: what makes a lesion one component
+                        ) -> dict:
     "`outline_fit` on the training cases of an nnU-Net raw dataset (channel 0 = SUV, label `label`)."
     raw = Path(raw_dir)
     ds = json.loads((raw/'dataset.json').read_text())
@@ -106,11 +109,15 @@ def fit_outline_dataset(raw_dir, label:int=1, connectivity:int=26) -> dict:
             yield suv, (sitk.GetArrayFromImage(sitk.ReadImage(str(f))) == label).astype(np.uint8)
     return dict(outline_fit(cases(), connectivity=connectivity), cases=len(labels))
 
-def write_outline(fit:dict, model_dir) -> Path:
+def write_outline(fit:dict,   # the fitted rule (`outline_fit`, `fit_outline_dataset`)
+                  model_dir,  # model folder to store it in
+                  ) -> Path:
     "Store a fitted rule in a model folder."
     return write_json(fit, Path(model_dir)/OUTLINE_FILE)
 
-def outline_rule(model_dir=None, outline='auto') -> dict|None:
+def outline_rule(model_dir=None,  # model folder holding psma_outline.json; None = no fit
+                 outline='auto',  # 'auto' (the model's fit), 'off' or a fraction in (0, 1)
+                 ) -> dict|None:
     "The rule `psma predict --outline` asks for: 'auto' (the model's fit, if good enough), 'off', or a fraction."
     o = str(outline).strip().lower()
     if o == 'off': return None

@@ -32,7 +32,12 @@ TRAIN_CENTRE = 'centre1'
 
 _GOLDEN = 0.6180339887498949
 
-def cohort_plan(n=None, centres=None, size:str='default', seed:int=2024, negative_share:float=0.3) -> pd.DataFrame:
+def cohort_plan(n=None,                    # None: the `size` preset; int: total cases; dict: cases per centre
+                centres=None,              # centres to plan; None = those of the preset
+                size:str='default',        # preset, a key of `SIZES`: 'quick', 'default' or 'paper'
+                seed:int=2024,             # cohort seed (shifts the PSMA-negative pattern)
+                negative_share:float=0.3,  # share of PSMA-negative scans, 0..1
+                ) -> pd.DataFrame:
     "Which cases to make: case id, centre, index, split and PSMA-negative flag (no images yet)."
     if size not in SIZES: raise PsmaError(f"unknown --size {size!r}; choose from {', '.join(SIZES)}")
     preset = SIZES[size]
@@ -67,7 +72,8 @@ def cohort_plan(n=None, centres=None, size:str='default', seed:int=2024, negativ
             rows.append(dict(case=f"c{centre_number(c)}_{i:03d}", centre=c, index=i, split=split, negative=bool(neg)))
     return pd.DataFrame(rows, columns=['case', 'centre', 'index', 'split', 'negative'])
 
-def centres_table(centres=None) -> pd.DataFrame:
+def centres_table(centres=None,  # centre names to list; None = all of `CENTRES`
+                  ) -> pd.DataFrame:
     "The centre profiles as a table (voxel size, resolution, noise)."
     return pd.DataFrame([dict(centre=c, scanner=v['scanner'], voxel_x_mm=v['spacing'][0], voxel_y_mm=v['spacing'][1],
                               voxel_z_mm=v['spacing'][2], fwhm_mm=v['fwhm_mm'], noise_cov_at_suv5=v['noise'],
@@ -75,7 +81,10 @@ def centres_table(centres=None) -> pd.DataFrame:
                          for c, v in CENTRES.items() if centres is None or c in centres])
 
 # %% ../nbs/22_phantom.ipynb #653ece48
-def write_case(pc:PhantomCase, folder, overwrite:bool=True) -> Path:
+def write_case(pc:PhantomCase,       # the case made by `make_case`
+               folder,               # study folder to write (created)
+               overwrite:bool=True,  # replace existing files
+               ) -> Path:
     "Write one case as an autoPET-style study folder (SUV, CTres, SEG, ORGANS, TRUTH, lesions.csv, phantom.json)."
     folder = Path(folder)
     for name, img in (('SUV', pc.suv), ('CTres', pc.ct), ('SEG', pc.seg), ('ORGANS', pc.organs), ('TRUTH', pc.truth)):
@@ -158,7 +167,10 @@ def make_cohort(out_dir,                 # folder to write the cohort into (one 
 # %% ../nbs/22_phantom.ipynb #e5117056
 GA68_HALF_LIFE_S = 4057.7
 
-def dicom_times(rng_seed, index:int, weight_kg:float) -> dict:
+def dicom_times(rng_seed,         # cohort seed
+                index:int,        # patient key (centre x 100000 + index), part of the seed
+                weight_kg:float,  # patient weight, kg (activity 2 MBq/kg)
+                ) -> dict:
     "Injected activity (2 MBq/kg +- 10 %), injection and scan-start times (60 +- 10 min uptake), drawn per patient."
     rng = np.random.default_rng([int(rng_seed), 99, int(index)])
     from datetime import datetime, timedelta
@@ -167,7 +179,10 @@ def dicom_times(rng_seed, index:int, weight_kg:float) -> dict:
     return dict(dose_bq=float(weight_kg*2.0e6*rng.uniform(0.9, 1.1)), injection_time=inj,
                 series_time=inj + timedelta(minutes=float(np.clip(rng.normal(60, 10), 40, 90))))
 
-def write_case_dicom(pc:PhantomCase, folder, overwrite:bool=True) -> Path:
+def write_case_dicom(pc:PhantomCase,       # the case made by `make_case`
+                     folder,               # study folder; DICOM goes to `folder/dicom/`
+                     overwrite:bool=True,  # replace existing files
+                     ) -> Path:
     "Write the PET (Bq/ml, Ga-68), the CT and the reference (DICOM SEG) of a case under `folder/dicom/`."
     from psma_nb.dicom import write_pet_series, write_ct_series
     from psma_nb.masks import write_seg_dicom
@@ -198,7 +213,8 @@ def _parse_n(text):
         out[m.group(1)] = int(m.group(2))
     return out
 
-def phantom_args(parser):
+def phantom_args(parser,  # argparse parser to add `psma phantom`'s options to
+                 ):
     "Options of `psma phantom`."
     parser.add_argument('-o', '--out', metavar='DIR', default=None, help="cohort folder (default: data_dir of the settings)")
     parser.add_argument('--size', choices=list(SIZES), default='default',
@@ -213,7 +229,9 @@ def phantom_args(parser):
     parser.add_argument('--dicom', action='store_true', help="also write PET and CT DICOM series and the reference as DICOM SEG")
     parser.add_argument('--overwrite', action='store_true', help="replace an existing cohort in the output folder")
 
-def phantom_main(args, settings) -> int:
+def phantom_main(args,      # parsed options of `psma phantom`
+                 settings,  # study `Settings` (data_dir, seed, workers)
+                 ) -> int:
     "Run `psma phantom`: write the cohort, print where and what."
     out = Path(args.out) if args.out else Path(settings.data_dir)
     cohort = make_cohort(out, n=_parse_n(args.n), centres=args.centres, seed=settings.seed, workers=settings.workers,

@@ -44,7 +44,9 @@ class Input:
 def _dicom_case(uid:str) -> str:
     return 'pet_' + hashlib.sha1(uid.encode()).hexdigest()[:10]
 
-def find_inputs(input, split:str|None=None) -> list[Input]:
+def find_inputs(input,                # study folder, folder of studies, or DICOM folder
+                split:str|None=None,  # only this split of its cohort.csv ('train' or 'test'); None = all
+                ) -> list[Input]:
     "The cases under `input`: a study folder, a folder of studies (only `split` of its cohort.csv), or DICOM."
     p = Path(input)
     if not p.exists(): raise PsmaError(f"input {p} does not exist")
@@ -62,7 +64,10 @@ def find_inputs(input, split:str|None=None) -> list[Input]:
                                  "give a study folder, a folder of studies, or a DICOM folder")
     return [Input(_dicom_case(s.uid), p, True, s.uid) for s in pets]
 
-def load_input(inp:Input, ct:bool=False, organs:bool=False) -> dict:
+def load_input(inp:Input,          # one case of `find_inputs`
+               ct:bool=False,      # also read the CT (on the PET grid), when present
+               organs:bool=False,  # also read ORGANS.nii.gz (study folders), when present
+               ) -> dict:
     "The images of one input: `suv` (and `ct`, `organs` when asked for and present) as SimpleITK images."
     if not inp.dicom:
         st = read_study(inp.path, seg=False, ct=ct, organs=organs)
@@ -79,9 +84,16 @@ def load_input(inp:Input, ct:bool=False, organs:bool=False) -> dict:
 ORGAN_FILTER_FRACTION = 0.5   # a component at least this much inside physiological-uptake organs is dropped
 NNUNET_MIN_SUVMAX = 2.5       # nnU-Net components with a lower SUVmax are dropped (chosen on the training scans)
 
-def drop_components(mask:np.ndarray, suv:np.ndarray|None=None, spacing=None, min_volume_ml:float=0.,
-                    min_suvmax:float=0., connectivity:int=26, organ:np.ndarray|None=None,
-                    organ_fraction:float=ORGAN_FILTER_FRACTION, organ_peak:bool=True) -> np.ndarray:
+def drop_components(mask:np.ndarray,                             # lesion mask (z, y, x), 0/1
+                    suv:np.ndarray|None=None,                    # SUV on the same grid (min_suvmax, organ_peak)
+                    spacing=None,                                # voxel size (z, y, x), mm (min_volume_ml)
+                    min_volume_ml:float=0.,                      # drop smaller components, ml; 0 = keep all
+                    min_suvmax:float=0.,                         # drop components with a lower SUVmax; 0 = keep all
+                    connectivity:int=26,                         # 6 (faces), 18 (+ edges) or 26 (+ corners)
+                    organ:np.ndarray|None=None,                  # uptake-organ map (z, y, x), bool; None = no filter
+                    organ_fraction:float=ORGAN_FILTER_FRACTION,  # drop components at least this share inside `organ`
+                    organ_peak:bool=True,                        # also drop those whose hottest voxel is in `organ`
+                    ) -> np.ndarray:
     "`mask` without the connected components smaller than `min_volume_ml`, with SUVmax below `min_suvmax`, lying `organ_fraction` or more inside `organ` (a boolean map), or (`organ_peak`, with `suv`) whose hottest voxel lies in `organ`."
     mask = np.asarray(mask) > 0
     if not mask.any() or (min_volume_ml <= 0 and min_suvmax <= 0 and organ is None): return mask.astype(np.uint8)
@@ -103,8 +115,15 @@ def drop_components(mask:np.ndarray, suv:np.ndarray|None=None, spacing=None, min
     keep[0] = False
     return keep[lab].astype(np.uint8)
 
-def postprocess(mask:np.ndarray, suv:np.ndarray, spacing=None, min_volume_ml:float=0., min_suvmax:float=0.,
-                connectivity:int=26, organ:np.ndarray|None=None, outline:dict|None=None) -> np.ndarray:
+def postprocess(mask:np.ndarray,             # nnU-Net lesion mask (z, y, x), 0/1
+                suv:np.ndarray,              # SUV on the same grid
+                spacing=None,                # voxel size (z, y, x), mm
+                min_volume_ml:float=0.,      # drop smaller components, ml; 0 = keep all
+                min_suvmax:float=0.,         # drop components with a lower SUVmax; 0 = keep all
+                connectivity:int=26,         # 6 (faces), 18 (+ edges) or 26 (+ corners)
+                organ:np.ndarray|None=None,  # uptake-organ map (z, y, x), bool; None = no filter
+                outline:dict|None=None,      # reader's rule (`outline_rule`); None = outlines as drawn
+                ) -> np.ndarray:
     "An nnU-Net mask as `psma predict` leaves it: `drop_components`, then each lesion left redrawn by the reader's rule `outline` (`outline_rule`; None: as drawn)."
     arr = drop_components(mask, suv, spacing, min_volume_ml, min_suvmax, connectivity, organ)
     if outline: arr = outline_lesions(arr, suv, outline['fraction'], outline['halo'], tuple(outline['ring']), connectivity)
@@ -115,7 +134,9 @@ THRESHOLD_SUV = 3.0       # qPSMA's bone threshold, used everywhere by the fixed
 THRESHOLD_MIN_ML = 0.2    # smallest component kept (ml), about three 4-mm voxels
 ORGAN_MARGIN_MM = 7.0     # physiological-uptake organs are removed with this margin (about one PET FWHM)
 
-def liver_threshold(suv:np.ndarray, liver:np.ndarray) -> float:
+def liver_threshold(suv:np.ndarray,    # SUV array (z, y, x)
+                    liver:np.ndarray,  # liver mask on the same grid, bool
+                    ) -> float:
     "PERCIST liver reference level: 1.5 × SUVmean + 2 × SD of the liver (eroded 1 voxel against edges)."
     from scipy import ndimage as ndi
     core = ndi.binary_erosion(liver, iterations=1)
@@ -132,7 +153,7 @@ def threshold_segment(
     min_volume_ml:float=THRESHOLD_MIN_ML,  # drop components smaller than this
     exclude=None,                    # organ label values to remove (default: physiological-uptake organs)
     liver_label:int|None=None,       # label of the liver in `organs` (liver rule)
-    connectivity:int=26,
+    connectivity:int=26,             # 6 (faces), 18 (+ edges) or 26 (+ corners)
     organ_margin_mm:float=ORGAN_MARGIN_MM,  # remove the excluded organs with this margin (spill-over halo)
 ) -> np.ndarray:
     "qPSMA-like lesion mask: SUV above a threshold, minus physiological-uptake organs and small components."
@@ -153,9 +174,14 @@ def threshold_segment(
 # %% ../nbs/50_predict.ipynb #6f69f532
 LIVER_GROUP = NAME_TO_GROUP['liver']
 
-def threshold_predict(images:dict, rule:str='fixed', threshold:float=THRESHOLD_SUV,
-                      min_volume_ml:float=THRESHOLD_MIN_ML, connectivity:int=26,
-                      organ_margin_mm:float=ORGAN_MARGIN_MM, organ_names:dict|None=None) -> np.ndarray:
+def threshold_predict(images:dict,                            # SimpleITK images of the case: 'suv', optional 'organs'
+                      rule:str='fixed',                       # 'fixed' (SUV >= threshold) or 'liver' (liver-adaptive)
+                      threshold:float=THRESHOLD_SUV,          # SUV threshold (fixed rule; floor of the liver rule)
+                      min_volume_ml:float=THRESHOLD_MIN_ML,   # drop smaller components, ml
+                      connectivity:int=26,                    # 6 (faces), 18 (+ edges) or 26 (+ corners)
+                      organ_margin_mm:float=ORGAN_MARGIN_MM,  # margin around the removed uptake organs, mm
+                      organ_names:dict|None=None,             # label table of the organs image; None = the phantom's
+                      ) -> np.ndarray:
     "Threshold-baseline mask of one case's images (`suv`, optional `organs` named by `organ_names`, default the phantom's)."
     suv = sitk.GetArrayFromImage(images['suv'])
     org = to_groups(sitk.GetArrayFromImage(images['organs']), organ_names) if images.get('organs') is not None else None
@@ -167,7 +193,9 @@ MIRRORING = ('focused', 'all', 'off')   # test-time mirroring: around candidate 
 FOCUS_MARGIN = 2.0   # a voxel is a candidate lesion voxel when its lesion logit is at most this far below the best other class
 WINDOW_BATCH = 2     # windows per network call (float32 on a CPU: 1.6x faster per window than one at a time)
 
-def lesion_margin(logits, lesion:int=1):
+def lesion_margin(logits,        # torch tensor of class logits (classes, z, y, x)
+                  lesion:int=1,  # class index of the lesion
+                  ):
     "Per voxel: the lesion logit minus the largest other logit (> 0 where the lesion class wins)."
     import torch
     others = torch.cat([logits[:lesion], logits[lesion + 1:]])
@@ -255,12 +283,13 @@ class Prediction:
 class NnunetModel:
     "A trained nnU-Net model folder ready to predict lesion masks (and organ groups) on the SUV grid."
     def __init__(self,
-                 model_dir,                        # nnU-Net model folder (TRAINER__PLANS__CONFIGURATION)
-                 folds=None,                       # folds to ensemble (default: every trained fold)
-                 device:str='cpu',                 # 'cpu' or 'cuda'
-                 mirroring:str='focused',          # test-time mirroring: 'focused', 'all' (nnU-Net's) or 'off'
-                 step:float=0.5,                   # sliding-window step, a fraction of the patch
-                 checkpoint:str='checkpoint_final.pth'):
+                 model_dir,                              # nnU-Net model folder (TRAINER__PLANS__CONFIGURATION)
+                 folds=None,                             # folds to ensemble (default: every trained fold)
+                 device:str='cpu',                       # 'cpu' or 'cuda'
+                 mirroring:str='focused',                # test-time mirroring: 'focused', 'all' (nnU-Net's) or 'off'
+                 step:float=0.5,                         # sliding-window step, a fraction of the patch
+                 checkpoint:str='checkpoint_final.pth',  # checkpoint file in each fold folder
+                 ):
         import torch
         from psma_nb.nnunet_trainers.psma_presets import add_trainer_dir, cpu_bf16
         if mirroring not in MIRRORING: raise PsmaError(f"mirroring must be one of {', '.join(MIRRORING)}, not {mirroring!r}")
@@ -387,7 +416,11 @@ def _body_extent(suv:np.ndarray):
     zs = np.flatnonzero(body.any((1, 2)))
     return body, (int(zs.min()), int(zs.max())) if len(zs) else (0, suv.shape[0] - 1)
 
-def component_features(mask:np.ndarray, suv:np.ndarray, spacing, connectivity:int=26) -> tuple[np.ndarray, pd.DataFrame]:
+def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
+                       suv:np.ndarray,       # SUV on the same grid
+                       spacing,              # voxel size (z, y, x), mm
+                       connectivity:int=26,  # 6 (faces), 18 (+ edges) or 26 (+ corners)
+                       ) -> tuple[np.ndarray, pd.DataFrame]:
     "(component labels, one row of `FP_FEATURES` per component): uptake, contrast to its near and far surroundings, size, shape, place in the body."
     from scipy import ndimage as ndi
     comps = label_lesions(np.asarray(mask) > 0, connectivity); lab, n = comps.dense(), comps.n
@@ -415,8 +448,13 @@ def component_features(mask:np.ndarray, suv:np.ndarray, spacing, connectivity:in
                          elong=np.log(ext.max() / max(ext.min(), 1e-3))))
     return lab, pd.DataFrame(rows)
 
-def fp_keep(mask:np.ndarray, suv:np.ndarray, spacing, clf, threshold:float=FP_FILTER_THRESHOLD,
-            connectivity:int=26) -> tuple[np.ndarray, int]:
+def fp_keep(mask:np.ndarray,                      # lesion mask (z, y, x), 0/1
+            suv:np.ndarray,                       # SUV on the same grid
+            spacing,                              # voxel size (z, y, x), mm
+            clf,                                  # fitted classifier with predict_proba (`load_fp_filter`)
+            threshold:float=FP_FILTER_THRESHOLD,  # keep components with P(lesion) >= this
+            connectivity:int=26,                  # 6 (faces), 18 (+ edges) or 26 (+ corners)
+            ) -> tuple[np.ndarray, int]:
     "(`mask` without the components `clf` calls false positives, how many were dropped)."
     lab, f = component_features(mask, suv, spacing, connectivity)
     if f.empty: return (np.asarray(mask) > 0).astype(np.uint8), 0
@@ -451,7 +489,11 @@ def _kept_record(model:NnunetModel, name:str) -> dict|None:
     except (OSError, ValueError): return None          # unreadable: measured again and rewritten
     return rec if isinstance(rec, dict) and rec.get('weights') == model.weights else None
 
-def fit_fp_filter(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=FP_FILTER_CASES) -> dict:
+def fit_fp_filter(model:NnunetModel,          # the loaded model
+                  raw_dir,                    # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
+                  connectivity:int=26,        # 6 (faces), 18 (+ edges) or 26 (+ corners)
+                  cases:int=FP_FILTER_CASES,  # training scans to predict (the first, sorted)
+                  ) -> dict:
     "Fit (once per model weights; kept in the model folder) the false-positive filter on the model's predictions on its training scans."
     import pickle
     from sklearn.model_selection import GroupKFold, cross_val_predict
@@ -485,7 +527,8 @@ def fit_fp_filter(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=FP_
     return rec
 
 # %% ../nbs/50_predict.ipynb #01de3b63
-def load_fp_filter(model_dir):
+def load_fp_filter(model_dir,  # model folder (psma_fp_filter.pkl)
+                   ):
     "The fitted false-positive filter of a model folder (a scikit-learn classifier), or None."
     import pickle
     f = Path(model_dir)/FP_FILTER_FILE
@@ -574,7 +617,11 @@ def _check_cases(model, raw_dir, labels, connectivity, found):
             m = drop_components(les, s, suv.GetSpacing()[::-1], 0., NNUNET_MIN_SUVMAX, connectivity, organ)
             found[row] += _components_found(m, ref, connectivity)
 
-def organ_check(model:NnunetModel, raw_dir, connectivity:int=26, cases:int=ORGAN_CHECK_CASES) -> dict:
+def organ_check(model:NnunetModel,            # the loaded (organ-aware) model
+                raw_dir,                      # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
+                connectivity:int=26,          # 6 (faces), 18 (+ edges) or 26 (+ corners)
+                cases:int=ORGAN_CHECK_CASES,  # training scans to predict (the first, sorted)
+                ) -> dict:
     "Measure on training scans whether `model`'s organ prediction, as organ filter, keeps the lesions and drops false components."
     f = model.model_dir/ORGAN_CHECK_FILE
     if (rec := _kept_record(model, ORGAN_CHECK_FILE)) is not None: return rec   # measured on these weights
@@ -718,7 +765,8 @@ def predict(
     return table
 
 # %% ../nbs/50_predict.ipynb #5a42ad2a
-def predict_args(p):
+def predict_args(p,  # argparse parser to add `psma predict`'s options to
+                 ):
     "Options of `psma predict`."
     import argparse
     p.add_argument('input', metavar='INPUT', help="study folder, folder of studies, or DICOM folder")
@@ -763,7 +811,9 @@ def predict_args(p):
     p.add_argument('--id', dest='dataset_id', type=int, default=None, help="nnU-Net dataset id of the model (default: settings)")
     p.add_argument('--name', dest='dataset_name', default=None, help="nnU-Net dataset name of the model (default: settings)")
 
-def predict_main(args, settings):
+def predict_main(args,      # parsed options of `psma predict`
+                 settings,  # study `Settings` (model folders, device, workers, connectivity)
+                 ):
     "Run `psma predict`."
     if args.step is not None and not 0 < args.step <= 1: raise PsmaError("--step must be in (0, 1]")
     predict(args.input, args.out_dir, args.method, args.model_dir, settings, args.folds, args.tta, args.device,

@@ -126,12 +126,14 @@ def quantify_study(folder,                  # study folder (SUV.nii.gz; SEG.nii.
     return _patient_row(case, les), les[LESION_COLUMNS], info
 
 # %% ../nbs/82_quantify.ipynb #2af533ca
-def plot_lesions(suv:np.ndarray,          # SUV (z, y, x)
-                 mask:np.ndarray,         # lesion mask (z, y, x)
-                 lesions:pd.DataFrame,    # `lesion_table` rows of the mask (array-frame centroids)
-                 spacing,                 # voxel spacing in mm (z, y, x)
-                 title:str|None=None,
-                 vmax:float=10., ax=None):
+def plot_lesions(suv:np.ndarray,        # SUV (z, y, x)
+                 mask:np.ndarray,       # lesion mask (z, y, x)
+                 lesions:pd.DataFrame,  # `lesion_table` rows of the mask (array-frame centroids)
+                 spacing,               # voxel spacing in mm (z, y, x)
+                 title:str|None=None,   # axes title (None: none)
+                 vmax:float=10.,        # SUV at full black in the MIP
+                 ax=None,               # matplotlib axes to draw in (None: a new figure)
+                 ):
     "Coronal SUV MIP with the lesions outlined (magenta) and numbered; returns the axes."
     ax = plot_mip(suv, None, mask, spacing, vmax=vmax, ax=ax, title=title)
     for _, l in lesions.iterrows():
@@ -157,11 +159,13 @@ def _one(item, mips=None, **kw):
         save_figure(fig, Path(mips)/f'{case}.png')
     return row, les, dict(case=case, sites_from=info['sites_from'], pelvis_top_lps_z_mm=info['pelvis_top_lps_z_mm'])
 
-def quantify_cohort(studies,                  # a study folder or a folder of study folders
-                    masks=None,               # folder of masks <case>.nii.gz, or None: each study's SEG.nii.gz
-                    connectivity:int=26, label:int|None=None, resample:bool=False,
-                    workers:int=1,            # worker processes
-                    mips=None,                # folder for <case>.png MIPs, or None for none
+def quantify_cohort(studies,              # a study folder or a folder of study folders
+                    masks=None,           # folder of masks <case>.nii.gz, or None: each study's SEG.nii.gz
+                    connectivity:int=26,  # lesion connectivity (6, 18, 26)
+                    label:int|None=None,  # take only this label of multi-label masks
+                    resample:bool=False,  # resample off-grid masks (nearest neighbour), else refuse
+                    workers:int=1,        # worker processes
+                    mips=None,            # folder for <case>.png MIPs, or None for none
                     ) -> tuple[pd.DataFrame, pd.DataFrame, list]:
     "Quantify every study: (patients table, lesions table, per-case records)."
     table = study_table(studies)   # the case ids `psma predict` gives the same folders (13_study)
@@ -180,7 +184,12 @@ def quantify_cohort(studies,                  # a study folder or a folder of st
     return pd.DataFrame([r for r, _, _ in res], columns=PATIENT_COLUMNS), lesions[LESION_COLUMNS], [i for _, _, i in res]
 
 # %% ../nbs/82_quantify.ipynb #2f0d0525
-def write_quantification(out_dir, patients:pd.DataFrame, lesions:pd.DataFrame, record:dict, overwrite:bool=False) -> list[Path]:
+def write_quantification(out_dir,                # folder for patients.csv, lesions.csv, quantify.json
+                         patients:pd.DataFrame,  # patients table (one row per case)
+                         lesions:pd.DataFrame,   # lesions table (one row per lesion)
+                         record:dict,            # quantify.json content (settings, per-case records)
+                         overwrite:bool=False,   # replace existing output files
+                         ) -> list[Path]:
     "Write patients.csv, lesions.csv and quantify.json into `out_dir` (atomic; refuses existing files unless `overwrite`)."
     out = Path(out_dir)
     return [write_csv(patients, out/'patients.csv', overwrite), write_csv(lesions, out/'lesions.csv', overwrite),
@@ -190,8 +199,16 @@ def _check_out(out:Path, overwrite:bool):
     there = [f for f in OUTPUT_FILES if (out/f).exists()]
     if there and not overwrite: raise PsmaError(f"{out} already holds {', '.join(there)}; pass --overwrite or choose another -o folder")
 
-def quantify(studies, out_dir, masks=None, connectivity:int=26, label:int|None=None, resample:bool=False,
-             workers:int=1, figures:bool=True, overwrite:bool=False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def quantify(studies,               # a study folder or a folder of study folders
+             out_dir,               # folder for patients.csv, lesions.csv, quantify.json, mips/
+             masks=None,            # folder of masks <case>.nii.gz (None: each study's SEG)
+             connectivity:int=26,   # lesion connectivity (6, 18, 26)
+             label:int|None=None,   # take only this label of multi-label masks
+             resample:bool=False,   # resample off-grid masks (nearest neighbour), else refuse
+             workers:int=1,         # worker processes
+             figures:bool=True,     # draw a MIP per case into OUT_DIR/mips
+             overwrite:bool=False,  # replace existing output files
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "`psma quantify` as a function: quantify the studies and write OUT_DIR; returns (patients, lesions)."
     out, c = Path(out_dir), check_connectivity(connectivity)
     _check_out(out, overwrite)
@@ -207,7 +224,8 @@ def quantify(studies, out_dir, masks=None, connectivity:int=26, label:int|None=N
     return patients, lesions
 
 # %% ../nbs/82_quantify.ipynb #8c84bdee
-def quantify_args(p:argparse.ArgumentParser):
+def quantify_args(p:argparse.ArgumentParser,  # argparse parser to add the verb's options to
+                  ):
     "Options of `psma quantify`."
     p.add_argument('studies', metavar='STUDIES', help="a study folder or a folder of study folders (psma convert, psma phantom)")
     p.add_argument('masks', metavar='MASKS', nargs='?', default=None,
@@ -222,7 +240,9 @@ def quantify_args(p:argparse.ArgumentParser):
     p.add_argument('--no-figures', dest='figures', action='store_false', help="skip the MIPs")
     p.add_argument('--overwrite', action='store_true', help="replace existing output files")
 
-def quantify_main(args, settings) -> int:
+def quantify_main(args,      # parsed `psma quantify` arguments
+                  settings,  # study `Settings` (connectivity, workers)
+                  ) -> int:
     "Run `psma quantify`."
     import matplotlib; matplotlib.use('Agg')
     patients, lesions = quantify(args.studies, args.out_dir, args.masks, settings.connectivity, args.label,

@@ -153,7 +153,9 @@ def _parse_eval_arg(arg) -> tuple[str|None, Path]:
         return name, Path(d)
     return None, Path(s)
 
-def read_evaluation(folder, name:str|None=None) -> Evaluation:
+def read_evaluation(folder,              # a `psma evaluate` output folder
+                    name:str|None=None,  # method name (default: its method, else the folder name)
+                    ) -> Evaluation:
     "Read a `psma evaluate` output folder (summary.json, and cases.csv when present)."
     folder = Path(folder)
     p = folder/'summary.json'
@@ -171,7 +173,8 @@ def read_evaluation(folder, name:str|None=None) -> Evaluation:
     return Evaluation(name, folder, summary, cases)
 
 # %% ../nbs/90_report.ipynb #4521bf29
-def read_evaluations(eval_dirs) -> list[Evaluation]:
+def read_evaluations(eval_dirs,  # paths, 'NAME=DIR' strings or a {name: folder} dict
+                     ) -> list[Evaluation]:
     "Read several evaluation folders (paths, 'NAME=DIR' strings or a {name: folder} dict); names made unique."
     items = list(eval_dirs.items()) if isinstance(eval_dirs, dict) else [_parse_eval_arg(a) for a in eval_dirs]
     if not items: raise PsmaError("no evaluation folder given; pass one or more psma evaluate output folders")
@@ -200,7 +203,8 @@ def _train_centres(ref_dir) -> set|None:
     if not {'centre', 'split'} <= set(t.columns): return None
     return set(t.centre[t.split == 'train'])
 
-def label_test_sets(evals:list[Evaluation]) -> pd.DataFrame:
+def label_test_sets(evals:list[Evaluation],  # the evaluations (`read_evaluations`)
+                    ) -> pd.DataFrame:
     "One row per group found in the evaluations: group, label, role (internal/external/training centre/pooled/unknown)."
     rows = {}
     for e in evals:
@@ -249,7 +253,9 @@ def _groups(evals, ts):
             if t.group in e.groups: yield t, e, e.summary[t.group]
 
 # %% ../nbs/90_report.ipynb #9999c52d
-def study_tables(evals:list[Evaluation], ts:pd.DataFrame|None=None) -> dict[str, pd.DataFrame]:
+def study_tables(evals:list[Evaluation],     # the evaluations (`read_evaluations`)
+                 ts:pd.DataFrame|None=None,  # `label_test_sets` table (None: made here)
+                 ) -> dict[str, pd.DataFrame]:
     "Long numeric tables (test sets, patient, lesion, voxel, volume, sites, agreement) from the summaries."
     ts = label_test_sets(evals) if ts is None else ts
     out = {k: [] for k in ('test_sets', 'patient', 'lesion', 'voxel', 'volume', 'sites', 'agreement')}
@@ -305,7 +311,10 @@ LESION_WHY = dict(accuracy='no reference and no predicted lesions', sensitivity=
 def _role(ts:pd.DataFrame, label:str) -> str:
     return ts.set_index('label').role.get(label, 'unknown')
 
-def patient_level_table(tables:dict, ts:pd.DataFrame, methods:list[str]) -> tuple[pd.DataFrame, _Notes]:
+def patient_level_table(tables:dict,        # `study_tables` result
+                        ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
+                        methods:list[str],  # method names, one column each
+                        ) -> tuple[pd.DataFrame, _Notes]:
     "Patient level: accuracy, sensitivity, specificity, PPV, NPV (Wilson 95% CI, k/n) per test set and method."
     notes, rows, t = _Notes(), [], tables['patient']
     for lab in ts.label:
@@ -323,7 +332,10 @@ def patient_level_table(tables:dict, ts:pd.DataFrame, methods:list[str]) -> tupl
             rows.append(row)
     return pd.DataFrame(rows), notes
 
-def lesion_level_table(tables:dict, ts:pd.DataFrame, methods:list[str]) -> tuple[pd.DataFrame, _Notes]:
+def lesion_level_table(tables:dict,        # `study_tables` result
+                       ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
+                       methods:list[str],  # method names, one column each
+                       ) -> tuple[pd.DataFrame, _Notes]:
     "Lesion level: accuracy, sensitivity, PPV, F1 (patient-bootstrap 95% CI, k/n) per test set and method."
     notes, rows, t = _Notes(), [], tables['lesion']
     for lab in ts.label:
@@ -339,7 +351,10 @@ def lesion_level_table(tables:dict, ts:pd.DataFrame, methods:list[str]) -> tuple
     return pd.DataFrame(rows), notes
 
 # %% ../nbs/90_report.ipynb #19185912
-def voxel_level_table(tables:dict, ts:pd.DataFrame, methods:list[str]) -> tuple[pd.DataFrame, _Notes]:
+def voxel_level_table(tables:dict,        # `study_tables` result
+                      ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
+                      methods:list[str],  # method names, one column each
+                      ) -> tuple[pd.DataFrame, _Notes]:
     "Voxel level: DSC, PPV, IoU, sensitivity as mean ± SD · median [IQR] in % over scans with reference lesions."
     notes, rows, t = _Notes(), [], tables['voxel']
     for lab in ts.label:
@@ -362,8 +377,11 @@ AGREE_WHY = 'needs at least 3 scans with variation in both manual and automatic 
 def _interval(lo, hi, notes, why) -> str:
     return f"[{_fmt_num(lo, notes, why)}, {_fmt_num(hi, notes, why)}]" if _ok(lo, hi) else _why(notes, why)
 
-def agreement_table(tables:dict, ts:pd.DataFrame, methods:list[str],
-                    biomarkers=REPORT_BIOMARKERS) -> tuple[pd.DataFrame, _Notes]:
+def agreement_table(tables:dict,                   # `study_tables` result
+                    ts:pd.DataFrame,               # `label_test_sets` table (group, label, role)
+                    methods:list[str],             # method names, one column each
+                    biomarkers=REPORT_BIOMARKERS,  # keys of `AGREEMENT_BIOMARKERS` to show
+                    ) -> tuple[pd.DataFrame, _Notes]:
     "Manual vs automatic PSMA-TV and TL-PSMA per test set and method: r, ρ, ICC(A,1), CCC, Bland–Altman (raw, log)."
     notes, rows, t = _Notes(), [], tables['agreement']
     for b in biomarkers:
@@ -388,7 +406,10 @@ def agreement_table(tables:dict, ts:pd.DataFrame, methods:list[str],
                 rows.append(row)
     return pd.DataFrame(rows), notes
 
-def sites_table(tables:dict, ts:pd.DataFrame, methods:list[str]) -> tuple[pd.DataFrame, _Notes]:
+def sites_table(tables:dict,        # `study_tables` result
+                ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
+                methods:list[str],  # method names, one column each
+                ) -> tuple[pd.DataFrame, _Notes]:
     "Lesion sensitivity by site (Wilson 95% CI, k/n) per test set and method, beside Kendrick et al.'s."
     notes, rows, t = _Notes(), [], tables['sites']
     ks = ANCHORS['kendrick']
@@ -415,7 +436,10 @@ VOLUME_ROWS = {'FPV, all scans (ml)': ('fp_volume_ml_mean', 'fp_volume_ml_median
                'FPV, scans without lesions (ml)': ('fp_volume_ml_mean_negative', None, 'n_negative', None)}
 
 # %% ../nbs/90_report.ipynb #e16ecd3b
-def volume_table(tables:dict, ts:pd.DataFrame, methods:list[str]) -> tuple[pd.DataFrame, _Notes]:
+def volume_table(tables:dict,        # `study_tables` result
+                 ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
+                 methods:list[str],  # method names, one column each
+                 ) -> tuple[pd.DataFrame, _Notes]:
     "autoPET false-positive and false-negative volumes (mean · median, ml) per test set and method."
     notes, rows, t = _Notes(), [], tables['volume']
     ap = ANCHORS['autopet']
@@ -446,7 +470,10 @@ def anchors_table() -> tuple[pd.DataFrame, _Notes]:
              dict(level='volume', metric='FNV (ml)', **{k['short']: nr('Kendrick et al.'), a['short']: f"{a['fnv_ml']:.2f} (mean)"})]
     return pd.DataFrame(rows), notes
 
-def scans_table(tables:dict, ts:pd.DataFrame, methods:list[str]) -> tuple[pd.DataFrame, _Notes]:
+def scans_table(tables:dict,        # `study_tables` result
+                ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
+                methods:list[str],  # method names, one column each
+                ) -> tuple[pd.DataFrame, _Notes]:
     "Scans, scans with lesions, reference and predicted lesions per test set and method."
     notes, rows, t = _Notes(), [], tables['test_sets']
     for lab in ts.label:
@@ -465,7 +492,10 @@ def _labelled_cases(e:Evaluation, ts:pd.DataFrame) -> pd.DataFrame|None:
     return e.cases.assign(**{'test set': e.cases.centre.astype(str).map(lab).fillna(e.cases.centre.astype(str)),
                              'method': e.name})
 
-def plot_per_scan(evals:list[Evaluation], ts:pd.DataFrame, dpi:int=80):
+def plot_per_scan(evals:list[Evaluation],  # the evaluations with cases.csv
+                  ts:pd.DataFrame,         # `label_test_sets` table (group, label, role)
+                  dpi:int=80,              # figure resolution (dots per inch)
+                  ):
     "Box plots of DSC (scans with lesions), FPV and FNV (all scans) per test set, one colour per method."
     import matplotlib.pyplot as plt, seaborn as sns
     d = pd.concat([c for c in (_labelled_cases(e, ts) for e in evals) if c is not None], ignore_index=True)
@@ -483,7 +513,10 @@ def plot_per_scan(evals:list[Evaluation], ts:pd.DataFrame, dpi:int=80):
     fig.tight_layout()
     return fig
 
-def plot_biomarkers(e:Evaluation, ts:pd.DataFrame, dpi:int=80):
+def plot_biomarkers(e:Evaluation,     # one evaluation with cases.csv
+                    ts:pd.DataFrame,  # `label_test_sets` table (group, label, role)
+                    dpi:int=80,       # figure resolution (dots per inch)
+                    ):
     "Scatter and Bland–Altman plots of PSMA-TV and TL-PSMA, manual vs one method, coloured by test set."
     import seaborn as sns
     from matplotlib.lines import Line2D
@@ -516,7 +549,11 @@ def _study_folders(ref_dir) -> dict:
     return dict(zip(t.case, t.path))
 
 # %% ../nbs/90_report.ipynb #12dd16af
-def plot_gallery(e:Evaluation, ts:pd.DataFrame, dpi:int=80, vmax:float=10.):
+def plot_gallery(e:Evaluation,     # one evaluation
+                 ts:pd.DataFrame,  # `label_test_sets` table (group, label, role)
+                 dpi:int=80,       # figure resolution (dots per inch)
+                 vmax:float=10.,   # SUV at full black in the MIP
+                 ):
     "Coronal MIPs of the gallery scans of one method, one row per test set; (figure or None, why not)."
     import matplotlib.pyplot as plt
     d = _labelled_cases(e, ts)
@@ -549,7 +586,8 @@ def _arr(img):
     return sitk.GetArrayFromImage(img)
 
 # %% ../nbs/90_report.ipynb #6b262697
-def find_run_info(eval_dirs:list) -> Path|None:
+def find_run_info(eval_dirs:list,  # the evaluation folders
+                  ) -> Path|None:
     "run.json in the common parent of the evaluation folders or the folder above it, or None."
     parents = [Path(d).resolve().parent for d in eval_dirs]
     if not parents: return None
@@ -558,7 +596,8 @@ def find_run_info(eval_dirs:list) -> Path|None:
         if (c/'run.json').is_file(): return c/'run.json'
     return None
 
-def read_run_info(run_info) -> dict:
+def read_run_info(run_info,  # run-info dict, run.json path, or None ({})
+                  ) -> dict:
     "A run-info dict from a dict or a JSON file (one-line error when unreadable)."
     if run_info is None or isinstance(run_info, dict): return dict(run_info or {})
     p = Path(run_info)
@@ -742,8 +781,12 @@ def _synthetic(evals) -> bool:
     return False
 
 # %% ../nbs/90_report.ipynb #77452cf1
-def build_blocks(evals:list[Evaluation], run:dict|None=None, run_path=None, gallery:bool=True,
-                 dpi:int=85) -> tuple[list, dict[str, pd.DataFrame]]:
+def build_blocks(evals:list[Evaluation],  # the evaluations (`read_evaluations`)
+                 run:dict|None=None,      # the run record (run.json), or None
+                 run_path=None,           # where run.json was read (shown), or None
+                 gallery:bool=True,       # draw the MIP gallery (reads the images)
+                 dpi:int=85,              # PNG resolution (dots per inch)
+                 ) -> tuple[list, dict[str, pd.DataFrame]]:
     "The report as blocks [(kind, payload)] — kinds 'h2' (id, title), 'p' text, 'table' _Table, 'figure' Figure — and the CSV tables."
     ts, run = label_test_sets(evals), run or {}
     tabs = study_tables(evals, ts)
@@ -824,7 +867,10 @@ def build_blocks(evals:list[Evaluation], run:dict|None=None, run_path=None, gall
     return B, csv
 
 # %% ../nbs/90_report.ipynb #294ae245
-def render(blocks:list, title:str, built:str) -> tuple[str, str, list[Figure]]:
+def render(blocks:list,  # `build_blocks` blocks [(kind, payload)]
+           title:str,    # report title
+           built:str,    # colophon line (`_built_line`)
+           ) -> tuple[str, str, list[Figure]]:
     "HTML text, Markdown text and the figures of a block list."
     H, M, figs = [], [f"# {title}"], []
     for kind, x in blocks:
@@ -869,7 +915,8 @@ def _md_tables(md:str) -> int:
     return n
 
 # %% ../nbs/90_report.ipynb #ef277538
-def check_report(path) -> list[str]:
+def check_report(path,  # report folder or its report.html
+                 ) -> list[str]:
     "Problems of a report folder (or its report.html): missing files or sections, non-embedded images, NaN or placeholder text, non-numeric value cells, report.md out of step."
     path = Path(path)
     folder = path.parent if path.suffix == '.html' else path
@@ -920,7 +967,9 @@ def _shown(df:pd.DataFrame, names:dict) -> pd.DataFrame:
         out[n] = v.astype(str)
     return pd.DataFrame(out)
 
-def quantify_blocks(folder, max_rows:int=50) -> tuple[list, dict]:
+def quantify_blocks(folder,           # a `psma quantify` output folder
+                    max_rows:int=50,  # most patients shown in the table
+                    ) -> tuple[list, dict]:
     "Report blocks and tables of a `psma quantify` folder (patients.csv, lesions.csv)."
     folder = Path(folder)
     if not (folder/'patients.csv').is_file():
@@ -936,7 +985,9 @@ def quantify_blocks(folder, max_rows:int=50) -> tuple[list, dict]:
          ('table', _Table(_shown(shown, QUANTIFY_COLUMNS), _Notes(), n_label=1, caption='Biomarkers per patient (psma quantify)'))]
     return B, {'quantify_patients': pts, **({'quantify_lesions': les} if les is not None else {})}
 
-def response_blocks(folder, max_rows:int=50) -> tuple[list, dict]:
+def response_blocks(folder,           # a cohort `psma response` output folder
+                    max_rows:int=50,  # most pairs shown in the table
+                    ) -> tuple[list, dict]:
     "Report blocks and tables of a cohort `psma response` folder (responses.csv, summary.json)."
     folder = Path(folder)
     if not (folder/'responses.csv').is_file() or not (folder/'summary.json').is_file():
@@ -988,14 +1039,14 @@ def _built_line(n_evals:int, environ=None) -> str:
             f"from {n_evals} evaluation folder(s).")
 
 # %% ../nbs/90_report.ipynb #9c3ce172
-def make_report(eval_dirs,                   # `psma evaluate` folders: paths, 'NAME=DIR' strings or {name: folder}
-                out_dir,                     # REPORT_DIR: report.html, report.md, figures/, tables/
-                run_info=None,               # run.json path or dict (default: run.json found above the evaluation folders)
-                overwrite:bool=False,        # replace an existing report in out_dir
-                title:str='psma-nb: whole-body PSMA PET lesion segmentation — study report',
-                gallery:bool=True,           # draw the MIP gallery (reads the images)
-                quantify_dir=None,           # a `psma quantify` folder: its biomarkers as a section of their own
-                response_dir=None,           # a cohort `psma response` folder: RECIP per pair (and agreement with the truth)
+def make_report(eval_dirs,             # `psma evaluate` folders: paths, 'NAME=DIR' strings or {name: folder}
+                out_dir,               # REPORT_DIR: report.html, report.md, figures/, tables/
+                run_info=None,         # run.json path or dict (default: run.json found above the evaluation folders)
+                overwrite:bool=False,  # replace an existing report in out_dir
+                title:str='psma-nb: whole-body PSMA PET lesion segmentation — study report',  # report title
+                gallery:bool=True,     # draw the MIP gallery (reads the images)
+                quantify_dir=None,     # a `psma quantify` folder: its biomarkers as a section of their own
+                response_dir=None,     # a cohort `psma response` folder: RECIP per pair (and agreement with the truth)
                 ) -> Path:
     "Build the HTML and Markdown report (with figures and CSV tables) from evaluation folders; returns `out_dir`."
     out = check_out_dir(out_dir)
@@ -1029,7 +1080,8 @@ def make_report(eval_dirs,                   # `psma evaluate` folders: paths, '
     return out
 
 # %% ../nbs/90_report.ipynb #a020a925
-def report_args(p:argparse.ArgumentParser):
+def report_args(p:argparse.ArgumentParser,  # argparse parser to add the verb's options to
+                ):
     "Options of `psma report`."
     p.add_argument('eval_dirs', nargs='+', metavar='EVAL_DIR',
                    help="psma evaluate output folders (summary.json, cases.csv); NAME=EVAL_DIR names the method column")
@@ -1045,7 +1097,9 @@ def report_args(p:argparse.ArgumentParser):
                    help="a cohort psma response folder (responses.csv, summary.json): add RECIP per pair")
     p.add_argument('--overwrite', action='store_true', help="replace an existing report in REPORT_DIR")
 
-def report_main(args, settings) -> int:
+def report_main(args,      # parsed `psma report` arguments
+                settings,  # study `Settings` (not used by this verb)
+                ) -> int:
     "Run `psma report`."
     import matplotlib; matplotlib.use('Agg')
     kw = dict(title=args.title) if args.title else {}

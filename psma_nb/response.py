@@ -32,7 +32,9 @@ __all__ = ['REGISTRATION', 'MIN_COVERAGE', 'MIN_NCC', 'SCALE_RANGE', 'TOLERANCE_
 REGISTRATION = dict(metric='Mattes mutual information, 32 bins', sampling=0.05, shrink=(4, 2), smooth_vox=(2, 1),
                     iterations=100, rigid_step=2.0, affine_step=1.0)
 
-def prepare(img:sitk.Image, modality:str) -> sitk.Image:
+def prepare(img:sitk.Image,  # CT (HU) or SUV image
+            modality:str,    # 'ct' or 'pet'
+            ) -> sitk.Image:
     "The image as the registration metric sees it: CT as HU + 1000 in [0, 2500], PET as log(1 + SUV) with SUV in [0, 50]."
     img = sitk.Cast(img, sitk.sitkFloat32)
     if modality == 'ct': return sitk.Clamp(img + 1000.0, sitk.sitkFloat32, 0.0, 2500.0)
@@ -79,7 +81,11 @@ MIN_COVERAGE, MIN_NCC, SCALE_RANGE = 0.6, 0.6, (0.8, 1.25)
 def _body(a:np.ndarray, modality:str) -> np.ndarray:
     return a > (-500 if modality == 'ct' else 0.05)
 
-def registration_quality(fixed:sitk.Image, moving:sitk.Image, tf:sitk.Transform, modality:str) -> dict:
+def registration_quality(fixed:sitk.Image,   # baseline image (CT or SUV)
+                         moving:sitk.Image,  # follow-up image of the same modality
+                         tf:sitk.Transform,  # baseline -> follow-up transform (`register`)
+                         modality:str,       # 'ct' or 'pet'
+                         ) -> dict:
     "Coverage of the baseline body by the follow-up, body Dice and NCC where both have data, affine scales."
     ones = sitk.Cast(moving * 0 + 1, sitk.sitkUInt8)
     inside = sitk.GetArrayFromImage(sitk.Resample(ones, fixed, tf, sitk.sitkNearestNeighbor, 0)) > 0
@@ -94,7 +100,9 @@ def registration_quality(fixed:sitk.Image, moving:sitk.Image, tf:sitk.Transform,
                 body_dice=float(2 * (both_b & mb).sum() / max(both_b.sum() + (mb & inside).sum(), 1)), ncc=ncc,
                 scales=[float(s) for s in np.linalg.svd(m, compute_uv=False)])
 
-def check_registration(q:dict, what:str='the follow-up'):
+def check_registration(q:dict,                    # `registration_quality` result
+                       what:str='the follow-up',  # what to call the registered scan in messages
+                       ):
     "Raise a one-line `PsmaError` when a registration's quality says it failed."
     if q['coverage'] < MIN_COVERAGE:
         raise PsmaError(f"{what} covers only {100 * q['coverage']:.0f} % of the baseline's body after registration "
@@ -111,18 +119,23 @@ def check_registration(q:dict, what:str='the follow-up'):
 TOLERANCE_MM = 15.0
 _XYZ = ['centroid_lps_x_mm', 'centroid_lps_y_mm', 'centroid_lps_z_mm']
 
-def overlapping(base_comps, fu_comps, base_img:sitk.Image, fu_img:sitk.Image, tf:sitk.Transform) -> set:
+def overlapping(base_comps,           # baseline lesion `Components`
+                fu_comps,             # follow-up lesion `Components`
+                base_img:sitk.Image,  # baseline image (the grid of `base_comps`)
+                fu_img:sitk.Image,    # follow-up image (grid of `fu_comps`)
+                tf:sitk.Transform,    # baseline LPS -> follow-up LPS transform
+                ) -> set:
     "(baseline lesion, follow-up lesion) pairs that share voxels once the follow-up is resampled onto the baseline."
     lab = sitk.GetImageFromArray(fu_comps.dense().astype(np.uint32)); lab.CopyInformation(fu_img)
     f = sitk.GetArrayFromImage(sitk.Resample(lab, base_img, tf, sitk.sitkNearestNeighbor, 0)).ravel()[base_comps.idx]
     keep = f > 0
     return {(int(b), int(v)) for b, v in set(zip(base_comps.label[keep].tolist(), f[keep].tolist()))}
 
-def match_timepoints(base:pd.DataFrame,     # baseline lesions (`quantify_study`: lesion, LPS centroids)
-                     fu:pd.DataFrame,       # follow-up lesions
-                     tf:sitk.Transform,     # baseline LPS -> follow-up LPS
-                     overlap:set=frozenset(),  # `overlapping` pairs
-                     tol_mm:float=TOLERANCE_MM,
+def match_timepoints(base:pd.DataFrame,          # baseline lesions (`quantify_study`: lesion, LPS centroids)
+                     fu:pd.DataFrame,            # follow-up lesions
+                     tf:sitk.Transform,          # baseline LPS -> follow-up LPS
+                     overlap:set=frozenset(),    # `overlapping` pairs
+                     tol_mm:float=TOLERANCE_MM,  # largest centroid distance (mm, registered) of a match
                      ) -> pd.DataFrame:
     "One row per lesion pair or lone lesion: baseline_lesion, followup_lesion, status, distance_mm."
     pb = np.array([tf.TransformPoint(p) for p in base[_XYZ].to_numpy(float).tolist()]).reshape(-1, 3)
@@ -167,14 +180,17 @@ def _pair_table(m:pd.DataFrame, bl:pd.DataFrame, fl:pd.DataFrame) -> pd.DataFram
     return t
 
 # %% ../nbs/83_response.ipynb #c18169fb
-def response_pair(baseline,                 # baseline study folder
-                  followup,                 # follow-up study folder
-                  out_dir=None,             # folder for response.json, lesions.csv, the transform and the figure (None: nothing written)
-                  masks=None,               # folder of masks <case>.nii.gz (None: each study's SEG.nii.gz)
-                  register_on:str='auto',   # 'auto' (CT when both have one), 'ct', 'pet', or 'none' (scanner coordinates as they are)
-                  tol_mm:float=TOLERANCE_MM, connectivity:int=26, seed:int=0,
-                  figure:bool=True, overwrite:bool=False,
-                  cases:tuple|None=None,    # (baseline, follow-up) case ids (default: the folder names; `study_table` ids in a nested tree)
+def response_pair(baseline,                   # baseline study folder
+                  followup,                   # follow-up study folder
+                  out_dir=None,               # folder for response.json, lesions.csv, transform, figure (None: none)
+                  masks=None,                 # folder of masks <case>.nii.gz (None: each study's SEG.nii.gz)
+                  register_on:str='auto',     # 'auto' (CT when both have it), 'ct', 'pet' or 'none'
+                  tol_mm:float=TOLERANCE_MM,  # largest centroid distance (mm, registered) of a match
+                  connectivity:int=26,        # lesion connectivity (6, 18, 26)
+                  seed:int=0,                 # seed of the registration's voxel sampling
+                  figure:bool=True,           # write response.png (when `out_dir` is given)
+                  overwrite:bool=False,       # replace an existing response.json
+                  cases:tuple|None=None,      # (baseline, follow-up) case ids (default: folder names)
                   ) -> tuple[dict, pd.DataFrame]:
     "RECIP 1.0 response of one baseline/follow-up pair: (response record, lesion table)."
     bdir, fdir = Path(baseline), Path(followup)
@@ -205,7 +221,17 @@ def response_pair(baseline,                 # baseline study folder
     return res, table
 
 # %% ../nbs/83_response.ipynb #a804bd08
-def plot_response(bsuv, fsuv, bmask, fmask, fl:pd.DataFrame, new_ids, spacing_b, spacing_f, title:str='', vmax:float=10.):
+def plot_response(bsuv,             # baseline SUV (z, y, x)
+                  fsuv,             # follow-up SUV (z, y, x)
+                  bmask,            # baseline lesion mask (z, y, x), outlined green
+                  fmask,            # follow-up lesion label map (z, y, x)
+                  fl:pd.DataFrame,  # follow-up `lesion_table` rows (array-frame centroids)
+                  new_ids,          # labels of the new follow-up lesions (magenta)
+                  spacing_b,        # baseline voxel spacing in mm (z, y, x)
+                  spacing_f,        # follow-up voxel spacing in mm (z, y, x)
+                  title:str='',     # figure title
+                  vmax:float=10.,   # SUV at full black in the MIP
+                  ):
     "Baseline and follow-up coronal MIPs side by side; follow-up lesions green, new ones magenta and circled."
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(6.4, 5.6), dpi=90)
@@ -232,13 +258,18 @@ def _write_pair(out:Path, res:dict, table:pd.DataFrame, tf, figure, overwrite:bo
                                   fi['spacing'], title), out/'response.png')
 
 # %% ../nbs/83_response.ipynb #1112aad6
-def confusion(truth, measured, labels=RECIP_CATEGORIES) -> pd.DataFrame:
+def confusion(truth,                    # true categories
+              measured,                 # measured categories, paired with `truth`
+              labels=RECIP_CATEGORIES,  # categories of rows and columns, in order
+              ) -> pd.DataFrame:
     "Confusion matrix: truth in rows, measured in columns, over `labels` (other values in an 'other' column)."
     t, m = pd.Categorical(list(truth), list(labels)), [x if x in labels else 'other' for x in measured]
     tab = pd.crosstab(pd.Series(t, name='truth'), pd.Series(pd.Categorical(m, [*labels, 'other']), name='measured'), dropna=False)
     return tab.loc[:, (tab.sum() > 0) | tab.columns.isin(labels)]
 
-def cohens_kappa(truth, measured) -> float:
+def cohens_kappa(truth,     # true categories
+                 measured,  # measured categories, paired with `truth`
+                 ) -> float:
     "Cohen's κ of two categorical ratings (NaN when chance agreement is 1)."
     t, m = np.asarray(list(truth), object), np.asarray(list(measured), object)
     cats = sorted(set(t) | set(m))
@@ -257,7 +288,9 @@ def _pair_job(item, **kw):
                 registration=res['registration']['modality'],
                 registration_ncc=(res['registration'].get('quality') or {}).get('ncc', np.nan))
 
-def read_pairs(cohort, pairs_csv) -> tuple[list, pd.DataFrame]:
+def read_pairs(cohort,     # cohort folder holding the studies
+               pairs_csv,  # pairs.csv: patient, baseline, followup (case ids)
+               ) -> tuple[list, pd.DataFrame]:
     "([(patient, baseline case, follow-up case, baseline folder, follow-up folder)], pairs table) of a pairs.csv; cases are `study_table` ids under `cohort`."
     p = Path(pairs_csv)
     if not p.is_file(): raise PsmaError(f"{p} does not exist; give a pairs.csv with the columns patient, baseline, followup")
@@ -269,8 +302,17 @@ def read_pairs(cohort, pairs_csv) -> tuple[list, pd.DataFrame]:
     return [(r.patient, r.baseline, r.followup, studies[r.baseline], studies[r.followup]) for r in t.itertuples()], t
 
 # %% ../nbs/83_response.ipynb #8e865671
-def response_cohort(cohort, pairs_csv, out_dir, masks=None, register_on:str='auto', tol_mm:float=TOLERANCE_MM,
-                    connectivity:int=26, seed:int=0, workers:int=1, figures:bool=True, overwrite:bool=False,
+def response_cohort(cohort,                     # cohort folder holding the studies
+                    pairs_csv,                  # pairs.csv: patient, baseline, followup[, recip_truth]
+                    out_dir,                    # folder for <patient>/, responses.csv, summary.json
+                    masks=None,                 # folder of masks <case>.nii.gz (None: each study's SEG)
+                    register_on:str='auto',     # 'auto' (CT when both have it), 'ct', 'pet' or 'none'
+                    tol_mm:float=TOLERANCE_MM,  # largest centroid distance (mm, registered) of a match
+                    connectivity:int=26,        # lesion connectivity (6, 18, 26)
+                    seed:int=0,                 # seed of the registration's voxel sampling
+                    workers:int=1,              # pairs scored in parallel
+                    figures:bool=True,          # write each pair's response.png
+                    overwrite:bool=False,       # replace existing output files
                     ) -> tuple[pd.DataFrame, dict]:
     "Score every pair of pairs.csv: `OUT_DIR/<patient>/`, responses.csv and summary.json; returns (responses, summary)."
     out = Path(out_dir)
@@ -294,8 +336,14 @@ def response_cohort(cohort, pairs_csv, out_dir, masks=None, register_on:str='aut
     return resp, summary
 
 # %% ../nbs/83_response.ipynb #9635315e
-def score_correspondence(cohort, pair_out, patient:str, baseline:str, followup:str, truth:pd.DataFrame,
-                         connectivity:int=26) -> pd.DataFrame:
+def score_correspondence(cohort,               # phantom cohort folder (<case>/SEG.nii.gz, TRUTH.nii.gz)
+                         pair_out,             # the pair's `response_pair` folder (lesions.csv)
+                         patient:str,          # patient id (selects rows of `truth`)
+                         baseline:str,         # baseline case id (folder in `cohort`)
+                         followup:str,         # follow-up case id (folder in `cohort`)
+                         truth:pd.DataFrame,   # correspondence.csv: patient, baseline_lesion, followup_lesion
+                         connectivity:int=26,  # lesion connectivity the pair was scored with
+                         ) -> pd.DataFrame:
     "Each row of a pair's lesions.csv (reference masks) marked right or wrong against the true correspondence."
     def truth_ids(case):
         st = read_study(Path(cohort)/case, ct=False, organs=False, require_seg=True)
@@ -317,7 +365,12 @@ def score_correspondence(cohort, pair_out, patient:str, baseline:str, followup:s
     return tab.assign(patient=patient, right=[bool(right(r)) for r in tab.itertuples()])
 
 # %% ../nbs/83_response.ipynb #c52fa3a3
-def measure_recip(cohort, out_dir, masks=None, register_on:str='auto', workers:int=1) -> dict:
+def measure_recip(cohort,                  # phantom cohort (pairs.csv, correspondence.csv)
+                  out_dir,                 # folder for the per-pair outputs
+                  masks=None,              # masks <case>.nii.gz (None: SEG, and lesion matching is scored)
+                  register_on:str='auto',  # 'auto', 'ct', 'pet' or 'none'
+                  workers:int=1,           # pairs scored in parallel
+                  ) -> dict:
     "RECIP of every pair of `cohort/pairs.csv` against its truth, and the lesion correspondence accuracy (reference masks)."
     resp, summ = response_cohort(cohort, Path(cohort)/'pairs.csv', out_dir, masks, register_on, workers=workers,
                                  figures=False, overwrite=True)
@@ -330,7 +383,8 @@ def measure_recip(cohort, out_dir, masks=None, register_on:str='auto', workers:i
     return out
 
 # %% ../nbs/83_response.ipynb #dab6d679
-def response_args(p:argparse.ArgumentParser):
+def response_args(p:argparse.ArgumentParser,  # argparse parser to add the verb's options to
+                  ):
     "Options of `psma response`."
     p.add_argument('inputs', nargs='+', metavar='STUDY', help="BASELINE FOLLOWUP study folders, or with --pairs one COHORT_DIR")
     p.add_argument('-o', '--out', dest='out_dir', metavar='OUT_DIR', required=True,
@@ -347,7 +401,9 @@ def response_args(p:argparse.ArgumentParser):
     p.add_argument('--no-figures', dest='figures', action='store_false', help="skip response.png")
     p.add_argument('--overwrite', action='store_true', help="replace existing output files")
 
-def response_main(args, settings) -> int:
+def response_main(args,      # parsed `psma response` arguments
+                  settings,  # study `Settings` (connectivity, seed, workers)
+                  ) -> int:
     "Run `psma response`."
     import matplotlib; matplotlib.use('Agg')
     if not math.isfinite(args.tolerance) or args.tolerance <= 0: raise PsmaError(f"--tolerance {args.tolerance} must be a positive distance in mm")

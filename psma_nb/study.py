@@ -31,11 +31,13 @@ __all__ = ['STUDY_FILES', 'COHORT_RECORD', 'is_study', 'find_studies', 'study_da
 # %% ../nbs/13_study.ipynb #d0fcb69f
 STUDY_FILES = dict(suv='SUV.nii.gz', ct='CTres.nii.gz', seg='SEG.nii.gz', organs='ORGANS.nii.gz')
 
-def is_study(folder) -> bool:
+def is_study(folder,  # folder that may hold `SUV.nii.gz`
+             ) -> bool:
     "True when `folder` holds an autoPET-style `SUV.nii.gz`."
     return (Path(folder)/STUDY_FILES['suv']).is_file()
 
-def find_studies(root) -> list[Path]:
+def find_studies(root,  # a study folder or a folder tree holding them
+                 ) -> list[Path]:
     "Study folders (holding `SUV.nii.gz`) under `root`, sorted; `[root]` when `root` is one itself."
     root = Path(root)
     if not root.is_dir(): raise PsmaError(f"{root} is not a folder; give a study folder or a folder of study folders")
@@ -52,7 +54,8 @@ def find_studies(root) -> list[Path]:
 # %% ../nbs/13_study.ipynb #bd437d7c
 _DATE = re.compile(r'(?<![0-9])(?:(\d{4})-(\d{2})-(\d{2})|(\d{1,2})-(\d{1,2})-(\d{4}))(?![0-9])')   # ISO, or MM-DD-YYYY (autoPET/TCIA)
 
-def study_date(name:str) -> str|None:
+def study_date(name:str,  # folder name or path, e.g. '02-19-2003-NA-PET-CT-24543'
+               ) -> str|None:
     "The first date in a folder name as YYYY-MM-DD (ISO or the TCIA/autoPET MM-DD-YYYY), or None."
     m = _DATE.search(name)
     if not m: return None
@@ -64,7 +67,8 @@ def _safe_names(studies:list[Path]) -> bool:
     names = [s.name for s in studies]
     return len(set(names)) == len(names) and not any(study_date(n) or re.search(r'\s', n) for n in names)
 
-def study_table(root) -> pd.DataFrame:
+def study_table(root,  # a study folder or a folder tree holding them
+                ) -> pd.DataFrame:
     "Every study under `root`: case id, patient, study date and order, and folder (see the text above for the ids)."
     root, studies = Path(root), find_studies(root)
     if _safe_names(studies):
@@ -305,7 +309,8 @@ def _dose_arg(s:str) -> float:
     except ValueError: raise argparse.ArgumentTypeError(f"{s!r} is not a dose like 185MBq or 1.85e8") from None
     return v * {'Bq': 1, None: 1, 'kBq': 1e3, 'MBq': 1e6, 'GBq': 1e9, 'mCi': 3.7e7}[m.group(2)]
 
-def convert_args(p:argparse.ArgumentParser):
+def convert_args(p:argparse.ArgumentParser,  # argparse parser to add `psma convert`'s options to
+                 ):
     "Options of `psma convert`."
     p.add_argument('dicom_dir', metavar='DICOM_DIR', help="folder with the PET (searched recursively); with --batch a folder of patient folders")
     p.add_argument('-o', '--output', metavar='STUDY_DIR', required=True, help="study folder to write (with --batch: the cohort folder)")
@@ -358,7 +363,8 @@ def _organ_args(values, batch_folder:Path|None=None) -> list:
         out.append((path, table))
     return out
 
-def check_overrides(ov:SuvOverrides) -> SuvOverrides:
+def check_overrides(ov:SuvOverrides,  # values typed on the command line (None: not given)
+                    ) -> SuvOverrides:
     "Values typed for missing header fields, range-checked; an unambiguous unit slip (height in cm) is corrected and said."
     import dataclasses
     if ov.weight_kg is not None and not 20 <= ov.weight_kg <= 350:
@@ -374,7 +380,9 @@ def check_overrides(ov:SuvOverrides) -> SuvOverrides:
         raise PsmaError(f"--half-life {ov.half_life_s:g} s is not a plausible half-life in seconds (Ga-68 4057.7, F-18 6586.2)")
     return ov
 
-def convert_main(args, settings) -> int:
+def convert_main(args,      # parsed `psma convert` options (`convert_args`)
+                 settings,  # study settings (`load_settings`); --batch: seed, workers
+                 ) -> int:
     "Run `psma convert`."
     if args.batch: return _convert_batch(args, settings)
     if args.mapping: raise PsmaError("--mapping is for --batch only")
@@ -393,7 +401,10 @@ def convert_main(args, settings) -> int:
     return 0
 
 # %% ../nbs/13_study.ipynb #34c62868
-def pseudonymous_ids(n:int, seed:int, prefix:str='p') -> list[str]:
+def pseudonymous_ids(n:int,           # number of patients
+                     seed:int,        # seed of the shuffle (the settings' seed)
+                     prefix:str='p',  # id prefix: 'p' gives p000, p001, ...
+                     ) -> list[str]:
     "Ids for n patients (in sorted folder order): `prefix` + a number, in an order shuffled by `seed`."
     width = max(3, len(str(n - 1)))
     perm = np.random.default_rng(seed).permutation(n)
@@ -544,7 +555,8 @@ def link_cohort(roots,                       # cohort folders (trees of study fo
     return table
 
 # %% ../nbs/13_study.ipynb #ec12c9a9
-def cohort_args(p:argparse.ArgumentParser):
+def cohort_args(p:argparse.ArgumentParser,  # argparse parser to add `psma cohort`'s options to
+                ):
     "Options of `psma cohort`."
     p.add_argument('roots', nargs='+', metavar='ROOT', help="cohort folders: trees of study folders (autoPET layout, any depth)")
     p.add_argument('-o', '--output', metavar='COHORT_DIR', required=True, help="the cohort folder to make (links, cohort.csv)")
@@ -558,7 +570,9 @@ def cohort_args(p:argparse.ArgumentParser):
                         "(default total) or a JSON file {label: name}")
     p.add_argument('--overwrite', action='store_true', help="make again a cohort folder psma cohort made before")
 
-def cohort_main(args, settings) -> int:
+def cohort_main(args,      # parsed `psma cohort` options (`cohort_args`)
+                settings,  # study settings (`load_settings`): seed of the split
+                ) -> int:
     "Run `psma cohort`."
     t = link_cohort(args.roots, args.output, args.centre, args.test_centre, args.test_fraction, settings.seed,
                     _organ_args(args.organs) if args.organs else None, args.overwrite)

@@ -53,21 +53,26 @@ def _raw(ds:Dataset, keyword:str) -> str|None:
     if isinstance(v, (list, tuple, MultiValue)): v = '\\'.join(str(x) for x in v)
     return _str(v)
 
-def parse_time(t):
+def parse_time(t,  # DICOM TM value (str, bytes or None), e.g. '143015.5'
+               ):
     "A DICOM TM string as `datetime.time` (colons tolerated), or None."
     s = _str(t)
     if s is None: return None
     try: return TM(s.replace(':', ''))
     except ValueError: raise PsmaError(f"'{s}' is not a DICOM time (HHMMSS.FFFFFF)") from None
 
-def parse_date(d):
+def parse_date(d,  # DICOM DA value (str, bytes or None), e.g. '20240131'
+               ):
     "A DICOM DA string as `datetime.date`, or None."
     s = _str(d)
     if s is None: return None
     try: return DA(s.replace('.', '').replace('-', ''))
     except ValueError: raise PsmaError(f"'{s}' is not a DICOM date (YYYYMMDD)") from None
 
-def parse_datetime(dt=None, date=None, time=None) -> datetime|None:
+def parse_datetime(dt=None,    # DICOM DT value, e.g. '20240131143015'; None: date + time
+                   date=None,  # DICOM DA value, used when `dt` is absent
+                   time=None,  # DICOM TM value, used when `dt` is absent
+                   ) -> datetime|None:
     "A DICOM DT string, or a DA plus a TM, as a naive `datetime` (None when absent)."
     s = _str(dt)
     if s is not None:
@@ -162,7 +167,9 @@ def _float(v) -> float|None:
     except ValueError: return None
 
 # %% ../nbs/10_suv.ipynb #615a4fb8
-def patient_weight(ds:Dataset, ov:SuvOverrides) -> tuple[float, str]:
+def patient_weight(ds:Dataset,       # header of a slice of the PET series
+                   ov:SuvOverrides,  # user values; `weight_kg` set: used instead
+                   ) -> tuple[float, str]:
     "Body weight (kg) and where it came from."
     if ov.weight_kg is not None: return float(ov.weight_kg), '--weight'
     w = _float(ds.get('PatientWeight'))
@@ -170,7 +177,9 @@ def patient_weight(ds:Dataset, ov:SuvOverrides) -> tuple[float, str]:
     if not 1 <= w <= 500: raise PsmaError(f"PatientWeight (0010,1030) is {w:g} kg, not a body weight; pass --weight KG")
     return w, 'PatientWeight (0010,1030)'
 
-def patient_height(ds:Dataset, ov:SuvOverrides) -> tuple[float|None, str]:
+def patient_height(ds:Dataset,       # header of a slice of the PET series
+                   ov:SuvOverrides,  # user values; `height_m` set: used instead
+                   ) -> tuple[float|None, str]:
     "Height (m) and where it came from (None when absent: only SUL/BSA/IBW need it)."
     if ov.height_m is not None: return float(ov.height_m), '--height'
     h = _float(ds.get('PatientSize'))
@@ -178,7 +187,9 @@ def patient_height(ds:Dataset, ov:SuvOverrides) -> tuple[float|None, str]:
     if h > 3: return h / 100, 'PatientSize (0010,1020) > 3, read as cm'
     return h, 'PatientSize (0010,1020)'
 
-def injected_dose(ds:Dataset, ov:SuvOverrides) -> tuple[float, str]:
+def injected_dose(ds:Dataset,       # header of a slice of the PET series
+                  ov:SuvOverrides,  # user values; `dose_bq` set: used instead
+                  ) -> tuple[float, str]:
     "Injected dose (Bq) and the rule that read it."
     if ov.dose_bq is not None: return float(ov.dose_bq), '--dose'
     rp = _rp(ds)
@@ -187,7 +198,9 @@ def injected_dose(ds:Dataset, ov:SuvOverrides) -> tuple[float, str]:
     if d < 1e4: return d * 1e6, 'RadionuclideTotalDose (0018,1074) < 1e4, read as MBq'
     return d, 'RadionuclideTotalDose (0018,1074) in Bq'
 
-def half_life(ds:Dataset, ov:SuvOverrides) -> tuple[float, str]:
+def half_life(ds:Dataset,       # header of a slice of the PET series
+              ov:SuvOverrides,  # user values; `half_life_s` set: used instead
+              ) -> tuple[float, str]:
     "Radionuclide half-life (s) and where it came from."
     if ov.half_life_s is not None: return float(ov.half_life_s), '--half-life'
     rp = _rp(ds)
@@ -199,9 +212,10 @@ def half_life(ds:Dataset, ov:SuvOverrides) -> tuple[float, str]:
     return t, 'RadionuclideHalfLife (0018,1075)'
 
 # %% ../nbs/10_suv.ipynb #a5f40fd0
-def injection_time(ds:Dataset,              # header of a slice of the series
+def injection_time(ds:Dataset,                # header of a slice of the series
                    scan_start:datetime|None,  # earliest time the scan could have started (for the midnight rule)
-                   ov:SuvOverrides) -> tuple[datetime, str]:
+                   ov:SuvOverrides,           # user values; `injection_time` set: used instead
+                   ) -> tuple[datetime, str]:
     "Injection date-time and the rule that chose it."
     if ov.injection_time is not None: return ov.injection_time, '--injection-time'
     rp = _rp(ds)
@@ -238,7 +252,9 @@ def _is_ge(ds:Dataset) -> bool:
     m = (_str(ds.get('Manufacturer')) or '').lower()
     return m.startswith('ge ') or 'ge medical' in m or 'ge healthcare' in m or m == 'ge'
 
-def decay_correction(ds:Dataset, ov:SuvOverrides) -> str:
+def decay_correction(ds:Dataset,       # header of a slice of the PET series
+                     ov:SuvOverrides,  # user values; `decay_correction` set: used instead
+                     ) -> str:
     "DecayCorrection (0054,1102): START, ADMIN or NONE."
     dc = ov.decay_correction or _str(ds.get('DecayCorrection'))
     if dc is None: raise PsmaError("DecayCorrection (0054,1102) is missing; pass --decay-correction START|ADMIN|NONE")
@@ -249,7 +265,8 @@ def decay_correction(ds:Dataset, ov:SuvOverrides) -> str:
 
 def scan_start(hdrs:Sequence[Dataset],  # headers of all slices of the series
                half_life_s:float,       # radionuclide half-life (s), for the back-computation
-               ov:SuvOverrides) -> tuple[datetime, str]:
+               ov:SuvOverrides,         # user values; `reference_time` set: used instead
+               ) -> tuple[datetime, str]:
     "Start of the scan (the START reference time) and the rule that chose it."
     if ov.reference_time is not None: return ov.reference_time, '--reference-time'
     ds = hdrs[0]
@@ -274,7 +291,10 @@ def scan_start(hdrs:Sequence[Dataset],  # headers of all slices of the series
     return first - timedelta(seconds=back), ('first AcquisitionTime minus (FrameReferenceTime - average count-rate '
                                              'time), because SeriesTime is after it')
 
-def frame_times(hdrs:Sequence[Dataset], half_life_s:float, ov:SuvOverrides) -> tuple[list[datetime], str]:
+def frame_times(hdrs:Sequence[Dataset],  # headers of all slices of the series
+                half_life_s:float,       # radionuclide half-life (s)
+                ov:SuvOverrides,         # user values; `reference_time` set: used for every slice
+                ) -> tuple[list[datetime], str]:
     "For DecayCorrection NONE: each slice's acquisition time plus its average count-rate time."
     if ov.reference_time is not None: return [ov.reference_time] * len(hdrs), '--reference-time'
     out = []

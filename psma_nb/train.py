@@ -30,7 +30,9 @@ class Preset:
     trainer_no_organs:str   # the same on the lesions alone (`psma train --no-organs`)
     doc:str                 # what it is for
 
-    def trainer_for(self, organs:bool=True) -> str:
+    def trainer_for(self,
+                    organs:bool=True,  # True: organ co-supervision; False: the lesions alone
+                    ) -> str:
         "The trainer class with (`organs`) or without organ co-supervision."
         return self.trainer if organs else self.trainer_no_organs
 
@@ -49,7 +51,11 @@ TINY_FEATURES = (16, 32, 64, 128)
 TINY_PATCH = (48, 48, 48)   # voxels (z, y, x) at the planned spacing, at most
 
 # %% ../nbs/41_train.ipynb #09bb9dc5
-def tiny_configuration(plans:dict, features=TINY_FEATURES, patch=TINY_PATCH, batch_size:int=2) -> dict:
+def tiny_configuration(plans:dict,              # nnU-Net plans (dict) with a `3d_fullres` configuration
+                       features=TINY_FEATURES,  # features per stage (one per stage)
+                       patch=TINY_PATCH,        # largest patch (z, y, x), voxels (multiples of 2^(stages-1))
+                       batch_size:int=2,        # patches per batch
+                       ) -> dict:
     "The `3d_tiny` plans configuration derived from the plans' `3d_fullres`."
     full = plans['configurations']['3d_fullres']
     n = len(features)
@@ -103,7 +109,8 @@ def _raw_stamp(raw:Path, planner:str) -> str:
         if p.is_file(): h.update(f"{p.relative_to(raw)}:{p.stat().st_size}:{p.stat().st_mtime_ns}".encode())
     return h.hexdigest()
 
-def dataset_folders(s:Settings) -> tuple[Path, Path]:
+def dataset_folders(s:Settings,  # study settings (nnunet_raw, nnunet_preprocessed, dataset)
+                    ) -> tuple[Path, Path]:
     "(raw, preprocessed) folders of the settings' nnU-Net dataset; an error when the raw one is missing."
     raw = Path(s.nnunet_raw)/s.dataset
     if not (raw/'dataset.json').exists():
@@ -111,8 +118,11 @@ def dataset_folders(s:Settings) -> tuple[Path, Path]:
     return raw, Path(s.nnunet_preprocessed)/s.dataset
 
 # %% ../nbs/41_train.ipynb #638908fa
-def plan_and_preprocess(settings:Settings|None=None, planner:str='default', force:bool=False,
-                        configurations:tuple|None=None) -> Path:
+def plan_and_preprocess(settings:Settings|None=None,     # study settings; None = load_settings()
+                        planner:str='default',           # a key of `PLANNERS`: 'default', 'resenc-m' or 'resenc-l'
+                        force:bool=False,                # plan and preprocess again even when the raw data is unchanged
+                        configurations:tuple|None=None,  # nnU-Net configurations to preprocess; None = the preset's
+                        ) -> Path:
     "nnU-Net fingerprint, plans (+ `3d_tiny`) and preprocessing of `configurations` (default: the settings preset's); returns the plans file."
     s = settings or load_settings()
     if planner not in PLANNERS: raise PsmaError(f"--planner must be one of {', '.join(PLANNERS)}, not {planner!r}")
@@ -158,7 +168,8 @@ def plan_and_preprocess(settings:Settings|None=None, planner:str='default', forc
     return plans_file
 
 # %% ../nbs/41_train.ipynb #c05f4445
-def resolve_device(device:str='auto') -> str:
+def resolve_device(device:str='auto',  # 'auto' (CUDA when available), 'cpu' or 'cuda'
+                   ) -> str:
     "'cuda' or 'cpu' for `device` ('auto' = CUDA when available); an error if CUDA is asked for but absent."
     import torch
     if device == 'auto': return 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -167,7 +178,11 @@ def resolve_device(device:str='auto') -> str:
     if device not in ('cpu', 'cuda'): raise PsmaError(f"--device must be auto, cpu or cuda, not {device!r}")
     return device
 
-def model_dir(settings:Settings, preset:str='tiny', planner:str='default', organs:bool=True) -> Path:
+def model_dir(settings:Settings,      # study settings (nnunet_results, dataset)
+              preset:str='tiny',      # 'tiny' or 'full' (a key of `PRESETS`)
+              planner:str='default',  # a key of `PLANNERS`: 'default', 'resenc-m' or 'resenc-l'
+              organs:bool=True,       # True: organ co-supervised trainer; False: lesions only
+              ) -> Path:
     "nnU-Net's model folder of a preset: `nnUNet_results/DatasetNNN_NAME/TRAINER__PLANS__CONFIGURATION`."
     p = PRESETS[preset]
     return Path(settings.nnunet_results)/settings.dataset/f"{p.trainer_for(organs)}__{PLANNERS[planner][1]}__{p.configuration}"
@@ -257,7 +272,10 @@ def _record_training(s:Settings, out:Path, preset:str, trainer:str, fold:str, de
                out/'psma_train.json')
     log(f"nnU-Net: trained in {secs/60:.1f} min -> {out}")
 
-def pet_input(model:Path, configuration:str, preset:str) -> str:
+def pet_input(model:Path,         # model folder (holds plans.json)
+              configuration:str,  # nnU-Net configuration, e.g. '3d_tiny'
+              preset:str,         # 'tiny' or 'full' (a key of `PRESETS`)
+              ) -> str:
     "What a trained network is fed: 'log-suv' (tiny preset, SUV recoverable from nnU-Net's input) or 'nnunet' (nnU-Net's normalised input)."
     if preset != 'tiny': return 'nnunet'
     from nnunetv2.utilities.plans_handling.plans_handler import PlansManager
@@ -270,7 +288,8 @@ def _pkg_version(name):
     return version(name)
 
 # %% ../nbs/41_train.ipynb #d0fda9e6
-def training_log(fold_dir) -> pd.DataFrame:
+def training_log(fold_dir,  # fold folder of a trained model (fold_N, with a checkpoint)
+                 ) -> pd.DataFrame:
     "Per-epoch training log of a trained fold: losses, pseudo-Dice, its EMA, learning rate, seconds."
     import torch
     fold_dir = Path(fold_dir)
@@ -287,7 +306,10 @@ def training_log(fold_dir) -> pd.DataFrame:
     return df.rename(columns={'train_losses': 'train_loss', 'val_losses': 'val_loss', 'mean_fg_dice': 'pseudo_dice',
                               'ema_fg_dice': 'pseudo_dice_ema'})
 
-def plot_training(fold_dir, ax=None, title:str|None=None):
+def plot_training(fold_dir,             # fold folder of a trained model (fold_N, with a checkpoint)
+                  ax=None,              # matplotlib axes to draw on; None = a new figure
+                  title:str|None=None,  # plot title; None = the model folder's name
+                  ):
     "Loss and pseudo-Dice per epoch of a trained fold."
     import matplotlib.pyplot as plt
     df = training_log(fold_dir)
@@ -302,8 +324,13 @@ def plot_training(fold_dir, ax=None, title:str|None=None):
     return ax
 
 # %% ../nbs/41_train.ipynb #d553b43c
-def compare_normalisations(cohort_dir, settings:Settings|None=None, norms=('ct', 'zscore', 'none'),
-                           fold:str='0', iterations:int|None=None, device:str='auto') -> pd.DataFrame:
+def compare_normalisations(cohort_dir,                      # folder of study folders (+ cohort.csv)
+                           settings:Settings|None=None,     # base settings (None: loaded); datasets get id+1, id+2 ...
+                           norms=('ct', 'zscore', 'none'),  # PET normalisations to compare: 'ct', 'zscore', 'none'
+                           fold:str='0',                    # cross-validation fold '0'..'4' or 'all'
+                           iterations:int|None=None,        # total training iterations per model; None = 1000
+                           device:str='auto',               # 'auto', 'cpu' or 'cuda'
+                           ) -> pd.DataFrame:
     "Train the tiny preset once per PET normalisation (one nnU-Net dataset each) and report validation Dice."
     from psma_nb.dataset import make_dataset, PET_NORMS
     s0 = settings or load_settings()
@@ -322,7 +349,8 @@ def compare_normalisations(cohort_dir, settings:Settings|None=None, norms=('ct',
     return pd.DataFrame(rows)
 
 # %% ../nbs/41_train.ipynb #00f791cd
-def train_args(p):
+def train_args(p,  # argparse parser to add `psma train`'s options to
+               ):
     "Options of `psma train`."
     p.add_argument('--preset', choices=tuple(PRESETS), default=None, help="training preset (default: settings preset)")
     p.add_argument('--fold', default=None, help="cross-validation fold 0-4 or 'all' (default: settings fold)")
@@ -337,7 +365,9 @@ def train_args(p):
     p.add_argument('--id', dest='dataset_id', type=int, default=None, help="nnU-Net dataset id (default: settings)")
     p.add_argument('--name', dest='dataset_name', default=None, help="nnU-Net dataset name (default: settings)")
 
-def train_main(args, settings):
+def train_main(args,      # parsed options of `psma train`
+               settings,  # study `Settings` (dataset, folders, preset, fold, device)
+               ):
     "Run `psma train`."
     if args.iterations is not None and args.iterations < 1: raise PsmaError("--iterations must be at least 1")
     out = train(settings, args.preset, args.fold, args.device, args.iterations, args.resume, args.force,
