@@ -111,7 +111,7 @@ def main():
     assert abs(row['fp_volume_ml'] - nv['fpv']) < 1e-9 and abs(row['fn_volume_ml'] - nv['fnv']) < 1e-9
     for tab, ref_list in ((lr, nv['lesions']['ref']), (lp, nv['lesions']['pred'])):
         # cc3d numbering and ours (raster order of the first voxel) may differ: compare sorted by centroid
-        a = tab.sort_values(['centroid_z_mm', 'centroid_y_mm', 'centroid_x_mm'])
+        a = tab.sort_values(['centroid_lps_z_mm', 'centroid_lps_y_mm', 'centroid_lps_x_mm'])
         b = sorted(ref_list, key=lambda d: tuple(d['centroid']))
         assert a.n_voxels.tolist() == [d['n'] for d in b]
         for col, key in (('suvmax', 'suvmax'), ('suvmean', 'suvmean'), ('tl_psma', 'tl'), ('suvpeak', 'peak')):

@@ -26,7 +26,7 @@ def patient_biomarkers(lesions:pd.DataFrame,  # one patient's `lesion_table` row
     "Whole-body biomarkers from one patient's lesion table (`psma_nb.lesions.lesion_table`)."
     n = len(lesions)
     tv, tl = float(lesions.volume_ml.sum()), float(lesions.tl_psma.sum())
-    cen = lesions[['centroid_z_mm', 'centroid_y_mm', 'centroid_x_mm']].to_numpy(float)
+    cen = lesions[['centroid_lps_x_mm', 'centroid_lps_y_mm', 'centroid_lps_z_mm']].to_numpy(float)
     return dict(psma_tv_ml=tv, tl_psma=tl, suvmax=float(lesions.suvmax.max()) if n else np.nan,
                 suvmean=tl / tv if n else np.nan, n_lesions=n,
                 dmax_mm=float(pdist(cen).max()) if n > 1 else (0.0 if n == 1 else np.nan))

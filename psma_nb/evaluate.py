@@ -27,9 +27,9 @@ from .biomarkers import patient_biomarkers, agreement, plot_agreement, AGREEMENT
 
 # %% auto #0
 __all__ = ['CASE_COLUMNS', 'MISSING_POLICIES', 'OUTPUT_FILES', 'evaluate_arrays', 'default_organ_sites', 'organ_site_map',
-           'truth_sites', 'check_labels', 'read_prediction', 'lesion_lps', 'evaluate_study', 'split_cases',
-           'find_cases', 'read_centres', 'evaluate_cohort', 'group_summary', 'summarise', 'seeded_jitter',
-           'plot_distributions', 'save_figure', 'write_evaluation', 'evaluate_args', 'evaluate', 'evaluate_main']
+           'truth_sites', 'check_labels', 'read_prediction', 'evaluate_study', 'split_cases', 'find_cases',
+           'read_centres', 'evaluate_cohort', 'group_summary', 'summarise', 'seeded_jitter', 'plot_distributions',
+           'save_figure', 'write_evaluation', 'evaluate_args', 'evaluate', 'evaluate_main']
 
 # %% ../nbs/81_evaluate.ipynb #76655938
 CASE_COLUMNS = ['case', 'centre', 'dice', 'voxel_ppv', 'iou', 'voxel_sensitivity', 'surface_dice', 'hd95_mm',
@@ -47,6 +47,7 @@ def evaluate_arrays(ref:np.ndarray,          # reference lesion mask (z, y, x)
                     site_maps:list|None=None,  # [(label_map, {label: site}), ...] for lesion sites
                     label:int|None=None,     # score only this label of `pred`
                     surface_tolerance_mm:float=SURFACE_TOLERANCE_MM,  # tolerance of the normalised surface Dice
+                    grid=None,               # the image the arrays are on (SimpleITK), for LPS centroids; None: origin 0
                     ) -> tuple[dict, pd.DataFrame]:
     "All per-scan metrics (voxel, surface, lesion), biomarkers and the lesion table of one scan: (cases row, lesions rows)."
     c = check_connectivity(connectivity)
@@ -57,7 +58,7 @@ def evaluate_arrays(ref:np.ndarray,          # reference lesion mask (z, y, x)
     row.update(surface_metrics(ref, pred, spacing, surface_tolerance_mm))
     tabs = []
     for side, comps in (('ref', R), ('pred', P)):
-        t = lesion_table(comps, suv, spacing)
+        t = lesion_table(comps, suv, spacing, grid)
         bm = patient_biomarkers(t)
         row.update({f'psma_tv_{side}_ml': bm['psma_tv_ml'], f'tl_psma_{side}': bm['tl_psma'],
                     f'suvmax_{side}': bm['suvmax'], f'suvmean_{side}': bm['suvmean'], f'dmax_{side}_mm': bm['dmax_mm']})
@@ -124,13 +125,6 @@ def read_prediction(path:Path,            # prediction mask file (.nii.gz)
     return check_labels(sitk.GetArrayFromImage(img), f'prediction {path}')
 
 # %% ../nbs/81_evaluate.ipynb #1be0e25b
-def lesion_lps(lesions:pd.DataFrame,   # `lesion_table` rows (centroid_z/y/x_mm: voxel index × spacing)
-               img:sitk.Image,         # the image whose grid the lesions were measured on
-               ) -> np.ndarray:
-    "Lesion centroids in patient coordinates (DICOM LPS, mm), shape (n, 3): x, y, z."
-    zyx = lesions[['centroid_z_mm', 'centroid_y_mm', 'centroid_x_mm']].to_numpy(float) / np.array(img.GetSpacing()[::-1])
-    return np.array([img.TransformContinuousIndexToPhysicalPoint((x, y, z)) for z, y, x in zyx.tolist()]).reshape(-1, 3)
-
 def evaluate_study(folder,                      # study folder with SUV.nii.gz and SEG.nii.gz
                    pred_path,                   # predicted mask <case>.nii.gz, or None for an empty prediction
                    centre:str='unknown',        # centre (group) of the case
@@ -152,11 +146,10 @@ def evaluate_study(folder,                      # study folder with SUV.nii.gz a
         maps = [truth_sites(folder, st.suv)]
         groups = organ_site_map(folder, st, pred_path)
         if groups is not None: maps.append((groups, default_organ_sites() if organ_sites is None else organ_sites))
-        row, les = evaluate_arrays(ref, pred, suv, st.spacing_zyx, connectivity, match, [m for m in maps if m], label)
+        row, les = evaluate_arrays(ref, pred, suv, st.spacing_zyx, connectivity, match, [m for m in maps if m], label,
+                                   grid=st.suv)
     except PsmaError as e:
         raise PsmaError(f"case {case}: {e}") from None
-    if len(les):   # lesion centroids also in patient coordinates (LPS, mm) for viewers
-        les['lps_x_mm'], les['lps_y_mm'], les['lps_z_mm'] = lesion_lps(les, st.suv).T
     row = dict(case=case, centre=centre, prediction_missing=pred_path is None, **row)
     les.insert(0, 'case', case); les.insert(1, 'centre', centre)
     return row, les

@@ -204,8 +204,8 @@ def _moved_case(fu:PhantomCase, grid:sitk.Image, pose:sitk.Transform) -> Phantom
             for k in ('suv', 'ct', 'seg', 'organs', 'truth')}
     les = fu.lesions.copy()
     if len(les):
-        xyz = les[['centroid_x_mm', 'centroid_y_mm', 'centroid_z_mm']].to_numpy(float).tolist()
-        les[['centroid_x_mm', 'centroid_y_mm', 'centroid_z_mm']] = np.array([pose.TransformPoint(p) for p in xyz])
+        xyz = les[['centroid_lps_x_mm', 'centroid_lps_y_mm', 'centroid_lps_z_mm']].to_numpy(float).tolist()
+        les[['centroid_lps_x_mm', 'centroid_lps_y_mm', 'centroid_lps_z_mm']] = np.array([pose.TransformPoint(p) for p in xyz])
     return dataclasses.replace(fu, lesions=les, **imgs)
 
 def make_pair(patient:str,            # patient id; the studies are <patient>_t0 and <patient>_t1

@@ -377,7 +377,7 @@ def to_image(arr,         # array in generation order (s, y, x)
     img.SetOrigin((g.origin[2], g.origin[1], -(g.origin[0] + (g.shape[0] - 1)*ds)))
     return img
 
-LESION_COLUMNS = ['lesion_id', 'site', 'station', 'organ', 'centre', 'centroid_x_mm', 'centroid_y_mm', 'centroid_z_mm',
+LESION_COLUMNS = ['lesion_id', 'site', 'station', 'organ', 'centre', 'centroid_lps_x_mm', 'centroid_lps_y_mm', 'centroid_lps_z_mm',
                   'diameter_mm', 'volume_ml', 'suvmax_truth', 'suvmean_truth', 'tl_truth', 'suvmax_observed',
                   'background_suv', 'noise_sd', 'cnr', 'in_reference', 'ref_volume_ml', 'adjacent_organ']
 
@@ -411,7 +411,7 @@ def make_case(centre:str='centre1',   # centre profile (a key of `CENTRES`)
         k = tuple(int(np.clip(round((cen[a] - g.origin[a])/g.spacing[a]), 0, g.shape[a] - 1)) for a in range(3))
         vol = r['vol_mm3']/1000
         rows.append(dict(lesion_id=i, site=les.site, station=les.station, organ=les.host or ORGAN_LABELS[int(arr['organs'][k])],
-                         centre=centre, centroid_x_mm=cen[2], centroid_y_mm=cen[1], centroid_z_mm=-cen[0],
+                         centre=centre, centroid_lps_x_mm=cen[2], centroid_lps_y_mm=cen[1], centroid_lps_z_mm=-cen[0],
                          diameter_mm=(6*vol*1000/np.pi)**(1/3), volume_ml=vol, suvmax_truth=r['suvmax_truth'],
                          suvmean_truth=r['tl']/vol, tl_truth=r['tl'], suvmax_observed=r['suvmax_observed'],
                          background_suv=r['bg'], noise_sd=r['noise_sd'], cnr=r['signal']/r['noise_sd'],

@@ -18,8 +18,9 @@ from .config import PsmaError
 
 # %% auto #0
 __all__ = ['CONNECTIVITIES', 'SPHERE_1ML_RADIUS_MM', 'LESION_COLUMNS', 'check_connectivity', 'Components', 'as_binary',
-           'label_lesions', 'voxel_volume_ml', 'sphere_offsets', 'suv_peak', 'lesion_table', 'dominant_label',
-           'lesion_sites', 'parse_match', 'overlap_pairs', 'Matching', 'match_lesions', 'match_columns', 'plot_mip']
+           'label_lesions', 'voxel_volume_ml', 'sphere_offsets', 'suv_peak', 'index_to_lps', 'lesion_table',
+           'dominant_label', 'lesion_sites', 'parse_match', 'overlap_pairs', 'Matching', 'match_lesions',
+           'match_columns', 'plot_mip']
 
 # %% ../nbs/06_lesions.ipynb #89c66f1a
 CONNECTIVITIES = (6, 18, 26)
@@ -50,6 +51,12 @@ class Components:
     def coords(self) -> np.ndarray:
         "Voxel coordinates (z, y, x) of the foreground voxels, shape (n_voxels, 3)."
         return np.stack(np.unravel_index(self.idx, self.shape), axis=1)
+
+    def centres(self) -> np.ndarray:
+        "Centroid of each component in voxel indices (z, y, x), shape (n, 3): where to draw its number on a picture."
+        cnt = np.maximum(np.bincount(self.label, minlength=self.n + 1)[1:], 1)
+        c = self.coords()
+        return np.stack([np.bincount(self.label, c[:, a], self.n + 1)[1:] / cnt for a in range(3)], axis=1).reshape(-1, 3)
 
     def dense(self) -> np.ndarray:
         "The label volume (0 = background)."
@@ -150,20 +157,30 @@ def suv_peak(comps:Components,          # lesions
     return _group_max(comps.label, tot / cnt, comps.n)
 
 # %% ../nbs/06_lesions.ipynb #8efef2f3
-LESION_COLUMNS = ['lesion', 'n_voxels', 'volume_ml', 'centroid_z_mm', 'centroid_y_mm', 'centroid_x_mm',
+LESION_COLUMNS = ['lesion', 'n_voxels', 'volume_ml', 'centroid_lps_x_mm', 'centroid_lps_y_mm', 'centroid_lps_z_mm',
                   'suvmax', 'suvmean', 'suvpeak', 'tl_psma']
+
+def index_to_lps(zyx:np.ndarray,  # continuous voxel indices (z, y, x), shape (n, 3)
+                 spacing,         # voxel spacing in mm (z, y, x)
+                 grid=None,       # the image the indices are on (SimpleITK); None: origin 0, identity direction
+                 ) -> np.ndarray:
+    "Patient coordinates (DICOM LPS, mm; x, y, z) of voxel indices: origin + direction · (spacing × index), as SimpleITK."
+    ijk = np.asarray(zyx, float).reshape(-1, 3)[:, ::-1] * np.asarray(spacing, float)[::-1]
+    if grid is None: return ijk
+    d = np.asarray(grid.GetDirection(), float).reshape(3, 3)
+    return np.asarray(grid.GetOrigin(), float) + ijk @ d.T
 
 def lesion_table(comps:Components,      # lesions (`label_lesions`)
                  suv:np.ndarray|None,   # SUV volume (z, y, x), or None for geometry only
                  spacing,               # voxel spacing in mm (z, y, x)
+                 grid=None,             # the image the mask is on (SimpleITK), for patient coordinates; None: origin 0, identity direction
                  ) -> pd.DataFrame:
-    "One row per lesion: voxels, volume (ml), centroid (mm), SUVmax, SUVmean, SUVpeak, TL-PSMA (SUV·ml)."
+    "One row per lesion: voxels, volume (ml), centroid in patient coordinates (LPS, mm), SUVmax, SUVmean, SUVpeak, TL-PSMA (SUV·ml)."
     n, lab, vml = comps.n, comps.label, voxel_volume_ml(spacing)
     cnt = np.bincount(lab, minlength=n + 1)[1:].astype(float)
-    zyx = comps.coords() * np.asarray(spacing, float)
-    cen = [np.bincount(lab, zyx[:, a], n + 1)[1:] / np.maximum(cnt, 1) for a in range(3)]
+    lps = index_to_lps(comps.centres(), spacing, grid)
     out = dict(lesion=np.arange(1, n + 1), n_voxels=cnt.astype(int), volume_ml=cnt * vml,
-               centroid_z_mm=cen[0], centroid_y_mm=cen[1], centroid_x_mm=cen[2])
+               centroid_lps_x_mm=lps[:, 0], centroid_lps_y_mm=lps[:, 1], centroid_lps_z_mm=lps[:, 2])
     if suv is None or n == 0:
         out.update(suvmax=np.full(n, np.nan), suvmean=np.full(n, np.nan), suvpeak=np.full(n, np.nan),
                    tl_psma=np.full(n, np.nan))

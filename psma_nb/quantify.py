@@ -22,7 +22,7 @@ from .lesions import (Components, label_lesions, lesion_table, lesion_sites, as_
                              plot_mip, SPHERE_1ML_RADIUS_MM)
 from .metrics import check_suv
 from .biomarkers import patient_biomarkers
-from .evaluate import truth_sites, organ_site_map, read_prediction, lesion_lps, save_figure
+from .evaluate import truth_sites, organ_site_map, read_prediction, save_figure
 
 # %% auto #0
 __all__ = ['SITES', 'PHANTOM_SITES', 'PELVIS_MIN_WIDTH_MM', 'LESION_COLUMNS', 'PATIENT_COLUMNS', 'OUTPUT_FILES', 'SITE_RULE',
@@ -112,14 +112,12 @@ def quantify_study(folder,                  # study folder (SUV.nii.gz; SEG.nii.
         mask = sitk.GetArrayFromImage(st.seg) if mask_path is None else read_prediction(Path(mask_path), st.suv, resample)
         mask = as_binary(mask, 'SEG.nii.gz' if mask_path is None else Path(mask_path).name, label)
         comps = label_lesions(mask, c)
-        les = lesion_table(comps, suv, st.spacing_zyx)
-        lps = lesion_lps(les, st.suv)
+        les = lesion_table(comps, suv, st.spacing_zyx, st.suv)    # centroids in patient coordinates (LPS)
         truth, groups = truth_sites(folder, st.suv), organ_site_map(folder, st, mask_path)
         top = None if groups is None else pelvis_top_z(groups, _slice_z(st.suv), st.spacing_zyx)
-        les['site'] = quantify_sites(comps, lps[:, 2], truth, groups, top)
+        les['site'] = quantify_sites(comps, les.centroid_lps_z_mm.to_numpy(float), truth, groups, top)
     except PsmaError as e: raise PsmaError(f"case {case}: {e}") from None
     les['case'] = case
-    les['centroid_lps_x_mm'], les['centroid_lps_y_mm'], les['centroid_lps_z_mm'] = lps.T
     sources = [n for n, m in (('truth', truth), ('organ groups', groups)) if m is not None]
     info = dict(suv=suv, mask=mask, comps=comps, spacing=st.spacing_zyx, pelvis_top_lps_z_mm=top,
                 sites_from=' + '.join(sources) or 'none (sites unknown)')
@@ -127,17 +125,16 @@ def quantify_study(folder,                  # study folder (SUV.nii.gz; SEG.nii.
 
 # %% ../nbs/82_quantify.ipynb #2af533ca
 def plot_lesions(suv:np.ndarray,        # SUV (z, y, x)
-                 mask:np.ndarray,       # lesion mask (z, y, x)
-                 lesions:pd.DataFrame,  # `lesion_table` rows of the mask (array-frame centroids)
+                 comps:Components,      # the lesions (`label_lesions`), numbered as in lesions.csv
                  spacing,               # voxel spacing in mm (z, y, x)
                  title:str|None=None,   # axes title (None: none)
                  vmax:float=10.,        # SUV at full black in the MIP
                  ax=None,               # matplotlib axes to draw in (None: a new figure)
                  ):
     "Coronal SUV MIP with the lesions outlined (magenta) and numbered; returns the axes."
-    ax = plot_mip(suv, None, mask, spacing, vmax=vmax, ax=ax, title=title)
-    for _, l in lesions.iterrows():
-        ax.annotate(str(int(l.lesion)), (l.centroid_x_mm / spacing[2], l.centroid_z_mm / spacing[0]),
+    ax = plot_mip(suv, None, comps.dense() > 0, spacing, vmax=vmax, ax=ax, title=title)
+    for k, (z, y, x) in enumerate(comps.centres(), 1):     # coronal MIP: x across, z up (voxel indices)
+        ax.annotate(str(k), (x, z),
                     xytext=(4, 2), textcoords='offset points', fontsize=6, color='darkred')
     return ax
 
@@ -154,7 +151,7 @@ def _one(item, mips=None, **kw):
         import matplotlib; matplotlib.use('Agg')
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(3.2, 5.5), dpi=90)
-        plot_lesions(info['suv'], info['mask'], lesion_table(info['comps'], None, info['spacing']), info['spacing'],
+        plot_lesions(info['suv'], info['comps'], info['spacing'],
                      f"{case}: {row['n_lesions']} lesions, {row['psma_tv_ml']:.1f} ml", ax=ax)
         save_figure(fig, Path(mips)/f'{case}.png')
     return row, les, dict(case=case, sites_from=info['sites_from'], pelvis_top_lps_z_mm=info['pelvis_top_lps_z_mm'])

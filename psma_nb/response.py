@@ -225,7 +225,7 @@ def plot_response(bsuv,             # baseline SUV (z, y, x)
                   fsuv,             # follow-up SUV (z, y, x)
                   bmask,            # baseline lesion mask (z, y, x), outlined green
                   fmask,            # follow-up lesion label map (z, y, x)
-                  fl:pd.DataFrame,  # follow-up `lesion_table` rows (array-frame centroids)
+                  centres,          # follow-up lesion centroids in voxel indices (z, y, x), row k-1 = label k
                   new_ids,          # labels of the new follow-up lesions (magenta)
                   spacing_b,        # baseline voxel spacing in mm (z, y, x)
                   spacing_f,        # follow-up voxel spacing in mm (z, y, x)
@@ -238,8 +238,9 @@ def plot_response(bsuv,             # baseline SUV (z, y, x)
     plot_mip(bsuv, bmask, None, spacing_b, vmax, axes[0], 'baseline')
     new = np.isin(fmask, list(new_ids)) if len(new_ids) else np.zeros(fmask.shape, bool)
     plot_mip(fsuv, (fmask > 0) & ~new, new, spacing_f, vmax, axes[1], f'follow-up: {len(new_ids)} new')
-    for _, l in fl[fl.lesion.isin(list(new_ids))].iterrows():
-        axes[1].plot(l.centroid_x_mm / spacing_f[2], l.centroid_z_mm / spacing_f[0], 'o', ms=14, mfc='none', mec='magenta')
+    for k in new_ids:                     # coronal MIP: x across, z up (voxel indices)
+        z, _, x = centres[int(k) - 1]
+        axes[1].plot(x, z, 'o', ms=14, mfc='none', mec='magenta')
     fig.suptitle(title, fontsize=10); fig.tight_layout()
     return fig
 
@@ -249,12 +250,10 @@ def _write_pair(out:Path, res:dict, table:pd.DataFrame, tf, figure, overwrite:bo
     res['transform'] = 'followup_to_baseline.tfm (maps baseline LPS points to follow-up LPS points)'
     write_csv(table, out/'lesions.csv', True); write_json(res, out/'response.json', True)
     if figure is not None:
-        from psma_nb.lesions import lesion_table
         b, f, bi, fi = figure
-        fl = lesion_table(fi['comps'], None, fi['spacing'])
         new_ids = table.followup_lesion[table.status == 'new'].astype(int).tolist()
         title = f"RECIP {res['category']}: TTV {res['tv_baseline_ml']:.1f} → {res['tv_followup_ml']:.1f} ml"
-        save_figure(plot_response(bi['suv'], fi['suv'], bi['mask'], fi['comps'].dense(), fl, new_ids, bi['spacing'],
+        save_figure(plot_response(bi['suv'], fi['suv'], bi['mask'], fi['comps'].dense(), fi['comps'].centres(), new_ids, bi['spacing'],
                                   fi['spacing'], title), out/'response.png')
 
 # %% ../nbs/83_response.ipynb #1112aad6

@@ -44,7 +44,7 @@ def test_quick_cohort_files_and_tables(quick):
         case = out/row.case
         assert sorted(p.name for p in case.iterdir()) == FILES
         les = pd.read_csv(case/'lesions.csv')
-        for col in ('lesion_id', 'site', 'organ', 'centre', 'centroid_x_mm', 'centroid_y_mm', 'centroid_z_mm', 'diameter_mm',
+        for col in ('lesion_id', 'site', 'organ', 'centre', 'centroid_lps_x_mm', 'centroid_lps_y_mm', 'centroid_lps_z_mm', 'diameter_mm',
                     'volume_ml', 'suvmax_truth', 'suvmax_observed', 'in_reference'):
             assert col in les.columns, col
         assert set(les.site) <= SITES and (les.centre == row.centre).all() and len(les) == row.n_lesions
