@@ -380,6 +380,7 @@ def _het(level, h, T, sl, lo=0.3, hi=2.5):
     "Organ activity with smooth heterogeneity: level x (1 + h T), T a unit-SD random field."
     return level*np.clip(1 + h*T[sl], lo, hi)
 
+# %% ../nbs/20_anatomy.ipynb #2064e230
 def _clip(sl, f, fcav):
     "Keep an organ inside the body cavity."
     return None if sl is None else f*fcav[sl]

@@ -15,12 +15,9 @@ from scipy import stats
 from scipy.spatial.distance import pdist
 
 # %% auto #0
-__all__ = ['BIOMARKERS', 'AGREEMENT_BIOMARKERS', 'patient_biomarkers', 'lins_ccc', 'bland_altman', 'icc_a1', 'agreement',
-           'plot_agreement']
+__all__ = ['AGREEMENT_BIOMARKERS', 'patient_biomarkers', 'lins_ccc', 'bland_altman', 'icc_a1', 'agreement', 'plot_agreement']
 
 # %% ../nbs/80_biomarkers.ipynb #3e4088ba
-BIOMARKERS = ('psma_tv_ml', 'tl_psma', 'suvmax', 'suvmean', 'n_lesions', 'dmax_mm')
-
 def patient_biomarkers(lesions:pd.DataFrame,  # one patient's `lesion_table` rows (may be empty)
                        ) -> dict:
     "Whole-body biomarkers from one patient's lesion table (`psma_nb.lesions.lesion_table`)."
@@ -72,6 +69,7 @@ def icc_a1(manual,  # manual (reference) values
     ci = [float(c) for c in res['CI95']]
     return float(res['ICC']), ci
 
+# %% ../nbs/80_biomarkers.ipynb #26013eb5
 def agreement(manual,  # manual (reference) values; non-finite pairs dropped
               auto,    # automatic values, paired with `manual`
               ) -> dict:

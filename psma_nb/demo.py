@@ -111,6 +111,7 @@ def stage_train(out:Path,    # the run folder
     return dict(model=str(fold.parent), fold='all', iterations=it,
                 seconds=json.loads((fold/'psma_train.json').read_text())['seconds'])
 
+# %% ../nbs/95_demo.ipynb #13ecf799
 def stage_predict(out:Path,        # the run folder
                   s:Settings,      # the run's settings (`demo_settings`)
                   mode:str,        # 'quick' or 'default' (not used by this stage)
@@ -286,7 +287,7 @@ def study_claims(out_dir,              # a demo run (or any folder with evaluati
     rows = []
     for g in summ['nnunet']['groups']:
         for name, (level, key) in CLAIM_MEASURES.items():
-            a = float(summ['nnunet'][g][level].get(key, np.nan))
-            b = float(summ['threshold'].get(g, {}).get(level, {}).get(key, np.nan))
+            a, b = (summ[m].get(g, {}).get(level, {}).get(key) for m in ('nnunet', 'threshold'))
+            a, b = (np.nan if v is None else float(v) for v in (a, b))   # undefined (written as null): no claim
             rows.append(dict(group=g, measure=name, nnunet=a, threshold=b, holds=bool(a > b)))
     return pd.DataFrame(rows)

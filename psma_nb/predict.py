@@ -201,6 +201,7 @@ def lesion_margin(logits,        # torch tensor of class logits (classes, z, y, 
     others = torch.cat([logits[:lesion], logits[lesion + 1:]])
     return logits[lesion] - others.max(0).values
 
+# %% ../nbs/50_predict.ipynb #9e67ab40
 @functools.cache
 def _predictor_class():
     "nnU-Net's `nnUNetPredictor` with psma-nb's sliding window (defined on first use: nnU-Net is imported lazily)."
@@ -448,6 +449,7 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                          elong=np.log(ext.max() / max(ext.min(), 1e-3))))
     return lab, pd.DataFrame(rows)
 
+# %% ../nbs/50_predict.ipynb #a9feade9
 def fp_keep(mask:np.ndarray,                      # lesion mask (z, y, x), 0/1
             suv:np.ndarray,                       # SUV on the same grid
             spacing,                              # voxel size (z, y, x), mm

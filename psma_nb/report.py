@@ -406,6 +406,7 @@ def agreement_table(tables:dict,                   # `study_tables` result
                 rows.append(row)
     return pd.DataFrame(rows), notes
 
+# %% ../nbs/90_report.ipynb #e16ecd3b
 def sites_table(tables:dict,        # `study_tables` result
                 ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
                 methods:list[str],  # method names, one column each
@@ -542,6 +543,7 @@ def _gallery_cases(cases:pd.DataFrame) -> pd.DataFrame:
         rows += [dict(**{'test set': lab}, case=g.case[i], dice=g.dice[i], which='/'.join(w)) for i, w in picks.items()]
     return pd.DataFrame(rows, columns=['test set', 'case', 'dice', 'which'])
 
+# %% ../nbs/90_report.ipynb #12dd16af
 def _study_folders(ref_dir) -> dict:
     "case id -> study folder, by the ids `psma predict` and `psma evaluate` give them (`study_table`: nested trees too)."
     if not ref_dir or not Path(ref_dir).is_dir(): return {}
@@ -985,6 +987,7 @@ def quantify_blocks(folder,           # a `psma quantify` output folder
          ('table', _Table(_shown(shown, QUANTIFY_COLUMNS), _Notes(), n_label=1, caption='Biomarkers per patient (psma quantify)'))]
     return B, {'quantify_patients': pts, **({'quantify_lesions': les} if les is not None else {})}
 
+# %% ../nbs/90_report.ipynb #d06fcd53
 def response_blocks(folder,           # a cohort `psma response` output folder
                     max_rows:int=50,  # most pairs shown in the table
                     ) -> tuple[list, dict]:

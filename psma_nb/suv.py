@@ -291,6 +291,7 @@ def scan_start(hdrs:Sequence[Dataset],  # headers of all slices of the series
     return first - timedelta(seconds=back), ('first AcquisitionTime minus (FrameReferenceTime - average count-rate '
                                              'time), because SeriesTime is after it')
 
+# %% ../nbs/10_suv.ipynb #ca643193
 def frame_times(hdrs:Sequence[Dataset],  # headers of all slices of the series
                 half_life_s:float,       # radionuclide half-life (s)
                 ov:SuvOverrides,         # user values; `reference_time` set: used for every slice
