@@ -141,7 +141,7 @@ def stage_evaluate(out:Path,    # the run folder
                       dice_mean=a['voxel']['dice_mean'])
     return res
 
-# %% ../nbs/95_demo.ipynb #13ecf799
+# %% ../nbs/95_demo.ipynb #0449f197
 def stage_report(out:Path,    # the run folder
                  s:Settings,  # the run's settings (`demo_settings`)
                  mode:str,    # 'quick' or 'default' (not used by this stage)

@@ -468,7 +468,7 @@ def _fp_classifier():
     from sklearn.ensemble import HistGradientBoostingClassifier
     return HistGradientBoostingClassifier(max_depth=3, max_iter=150, learning_rate=0.05, early_stopping=False, random_state=0)
 
-# %% ../nbs/50_predict.ipynb #a9feade9
+# %% ../nbs/50_predict.ipynb #d4a33415
 def _training_components(model, raw_dir:Path, labels:list, connectivity:int) -> pd.DataFrame:
     "Features of every component the model predicts on training scans (after the SUVmax floor), marked lesion or not."
     out = []

@@ -436,7 +436,7 @@ VOLUME_ROWS = {'FPV, all scans (ml)': ('fp_volume_ml_mean', 'fp_volume_ml_median
                'FNV, all scans (ml)': ('fn_volume_ml_mean', 'fn_volume_ml_median', 'n', 'fnv_ml'),
                'FPV, scans without lesions (ml)': ('fp_volume_ml_mean_negative', None, 'n_negative', None)}
 
-# %% ../nbs/90_report.ipynb #e16ecd3b
+# %% ../nbs/90_report.ipynb #d7fe897a
 def volume_table(tables:dict,        # `study_tables` result
                  ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
                  methods:list[str],  # method names, one column each
@@ -550,7 +550,7 @@ def _study_folders(ref_dir) -> dict:
     t = study_table(ref_dir)
     return dict(zip(t.case, t.path))
 
-# %% ../nbs/90_report.ipynb #12dd16af
+# %% ../nbs/90_report.ipynb #1745436d
 def plot_gallery(e:Evaluation,     # one evaluation
                  ts:pd.DataFrame,  # `label_test_sets` table (group, label, role)
                  dpi:int=80,       # figure resolution (dots per inch)
