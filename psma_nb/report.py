@@ -311,44 +311,53 @@ LESION_WHY = dict(accuracy='no reference and no predicted lesions', sensitivity=
 def _role(ts:pd.DataFrame, label:str) -> str:
     return ts.set_index('label').role.get(label, 'unknown')
 
+def _grid(t:pd.DataFrame,     # one tidy table of `study_tables`
+          ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
+          methods:list[str],  # method names, one column each
+          keys,               # test-set label -> iterable of (key, leading columns of its row): one row each
+          cell,               # (row of `t` for the test set, method and key, or None; key) -> the method's cell
+          col:str|None='metric',  # column of `t` that holds the key; None: one row of `t` per test set and method
+          ) -> pd.DataFrame:
+    "The shape of the report's tables: a row per test set and key, its leading columns, then a column per method."
+    rows = []
+    for lab in ts.label:
+        for key, lead in keys(lab):   # lazily: the leading columns' notes are numbered before the methods' cells
+            row = dict(lead)
+            for meth in methods: row[meth] = cell(_cell(t, lab, meth, key if col else None, col or 'metric'), key)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
 def patient_level_table(tables:dict,        # `study_tables` result
                         ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
                         methods:list[str],  # method names, one column each
                         ) -> tuple[pd.DataFrame, _Notes]:
     "Patient level: accuracy, sensitivity, specificity, PPV, NPV (Wilson 95% CI, k/n) per test set and method."
-    notes, rows, t = _Notes(), [], tables['patient']
-    for lab in ts.label:
-        for m, name in PATIENT_METRICS.items():
-            pub = PUBLISHED['patient'].get(m)
-            row = {'test set': lab, 'metric': name, PUBLISHED['short']:
-                   notes.dash('not given in the abstract') if pub is None else
-                   _fmt_published(pub) if _role(ts, lab) == 'internal' else
-                   notes.dash('the abstract gives patient-level numbers for the internal test set only')}
-            for meth in methods:
-                r = _cell(t, lab, meth, m)
-                row[meth] = (notes.dash(NOT_IN_EVAL) if r is None else
-                             notes.dash(PATIENT_WHY[m]) if r.n == 0 else
-                             f"{_fmt_ci(r.value, r.lo, r.hi, notes=notes)} · {int(r.k)}/{int(r.n)}")
-            rows.append(row)
-    return pd.DataFrame(rows), notes
+    notes = _Notes()
+    def published(lab, m):
+        pub = PUBLISHED['patient'].get(m)
+        return (notes.dash('not given in the abstract') if pub is None else
+                _fmt_published(pub) if _role(ts, lab) == 'internal' else
+                notes.dash('the abstract gives patient-level numbers for the internal test set only'))
+    keys = lambda lab: ((m, {'test set': lab, 'metric': name, PUBLISHED['short']: published(lab, m)})
+                        for m, name in PATIENT_METRICS.items())
+    cell = lambda r, m: (notes.dash(NOT_IN_EVAL) if r is None else notes.dash(PATIENT_WHY[m]) if r.n == 0 else
+                         f"{_fmt_ci(r.value, r.lo, r.hi, notes=notes)} · {int(r.k)}/{int(r.n)}")
+    return _grid(tables['patient'], ts, methods, keys, cell), notes
 
 def lesion_level_table(tables:dict,        # `study_tables` result
                        ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
                        methods:list[str],  # method names, one column each
                        ) -> tuple[pd.DataFrame, _Notes]:
     "Lesion level: accuracy, sensitivity, PPV, F1 (patient-bootstrap 95% CI, k/n) per test set and method."
-    notes, rows, t = _Notes(), [], tables['lesion']
-    for lab in ts.label:
-        for m, name in LESION_METRICS.items():
-            row = {'test set': lab, 'metric': name, PUBLISHED['short']: _fmt_published(PUBLISHED['lesion'][m])}
-            for meth in methods:
-                r = _cell(t, lab, meth, m)
-                why_ci = ('bootstrap not run (psma evaluate --bootstrap 0)' if r is not None and not r.n_boot
-                          else 'no bootstrap replicate defines it')
-                row[meth] = (notes.dash(NOT_IN_EVAL) if r is None else notes.dash(LESION_WHY[m]) if r.n == 0 else
-                             f"{_fmt_ci(r.value, r.lo, r.hi, notes=notes, why_ci=why_ci)} · {int(r.k)}/{int(r.n)}")
-            rows.append(row)
-    return pd.DataFrame(rows), notes
+    notes = _Notes()
+    keys = lambda lab: ((m, {'test set': lab, 'metric': name, PUBLISHED['short']: _fmt_published(PUBLISHED['lesion'][m])})
+                        for m, name in LESION_METRICS.items())
+    def cell(r, m):
+        if r is None: return notes.dash(NOT_IN_EVAL)
+        if r.n == 0: return notes.dash(LESION_WHY[m])
+        why_ci = 'bootstrap not run (psma evaluate --bootstrap 0)' if not r.n_boot else 'no bootstrap replicate defines it'
+        return f"{_fmt_ci(r.value, r.lo, r.hi, notes=notes, why_ci=why_ci)} · {int(r.k)}/{int(r.n)}"
+    return _grid(tables['lesion'], ts, methods, keys, cell), notes
 
 # %% ../nbs/90_report.ipynb #19185912
 def voxel_level_table(tables:dict,        # `study_tables` result
@@ -356,19 +365,16 @@ def voxel_level_table(tables:dict,        # `study_tables` result
                       methods:list[str],  # method names, one column each
                       ) -> tuple[pd.DataFrame, _Notes]:
     "Voxel level: DSC, PPV, IoU, sensitivity as mean ± SD · median [IQR] in % over scans with reference lesions."
-    notes, rows, t = _Notes(), [], tables['voxel']
-    for lab in ts.label:
-        for m, name in VOXEL_METRICS.items():
-            row = {'test set': lab, 'metric': name, PUBLISHED['short']: _fmt_published(PUBLISHED['voxel'][m])}
-            for meth in methods:
-                r = _cell(t, lab, meth, m)
-                if r is None: row[meth] = notes.dash(NOT_IN_EVAL); continue
-                if r.n == 0 or not _ok(r['mean']): row[meth] = notes.dash('no scan with reference lesions'); continue
-                p = lambda v, why='not defined': _fmt_num(100 * v if _ok(v) else v, notes, why, digits=1)
-                row[meth] = (f"{p(r['mean'])} ± {p(r.sd, 'the SD needs at least two scans with reference lesions')}"
-                             f" · {p(r['median'])} [{p(r.q25)}–{p(r.q75)}] (n={int(r.n)})")
-            rows.append(row)
-    return pd.DataFrame(rows), notes
+    notes = _Notes()
+    keys = lambda lab: ((m, {'test set': lab, 'metric': name, PUBLISHED['short']: _fmt_published(PUBLISHED['voxel'][m])})
+                        for m, name in VOXEL_METRICS.items())
+    p = lambda v, why='not defined': _fmt_num(100 * v if _ok(v) else v, notes, why, digits=1)
+    def cell(r, m):
+        if r is None: return notes.dash(NOT_IN_EVAL)
+        if r.n == 0 or not _ok(r['mean']): return notes.dash('no scan with reference lesions')
+        return (f"{p(r['mean'])} ± {p(r.sd, 'the SD needs at least two scans with reference lesions')}"
+                f" · {p(r['median'])} [{p(r.q25)}–{p(r.q75)}] (n={int(r.n)})")
+    return _grid(tables['voxel'], ts, methods, keys, cell), notes
 
 # %% ../nbs/90_report.ipynb #6d8bd63f
 BIOMARKER_LABEL = {k: v[2] for k, v in AGREEMENT_BIOMARKERS.items()}
@@ -412,25 +418,21 @@ def sites_table(tables:dict,        # `study_tables` result
                 methods:list[str],  # method names, one column each
                 ) -> tuple[pd.DataFrame, _Notes]:
     "Lesion sensitivity by site (Wilson 95% CI, k/n) per test set and method, beside Kendrick et al.'s."
-    notes, rows, t = _Notes(), [], tables['sites']
-    ks = ANCHORS['kendrick']
-    for lab in ts.label:
+    notes, t, ks = _Notes(), tables['sites'], ANCHORS['kendrick']
+    def kendrick(s):
+        cls = SITE_CLASS.get(s); pub = ks['sites'].get(cls)
+        return (f"{_fmt_pct(pub)} ({cls})" if pub is not None
+                else notes.dash(f'Kendrick et al. report no sensitivity for {cls or "this site"}'))
+    def keys(lab):
         sites = sorted(set(t.site[t.test_set == lab])) if len(t) else []
-        if not sites:
-            rows.append({'test set': lab, 'site': 'all sites', ks['short']: notes.dash('not applicable'),
-                         **{m: notes.dash('no reference lesions in this test set') for m in methods}})
+        if not sites: yield None, {'test set': lab, 'site': 'all sites', ks['short']: notes.dash('not applicable')}
         for s in sites:
-            cls = SITE_CLASS.get(s)
-            pub = ks['sites'].get(cls)
-            row = {'test set': lab, 'site': 'unknown (no organ or truth map)' if s == 'unknown' else s.replace('_', ' '),
-                   ks['short']: f"{_fmt_pct(pub)} ({cls})" if pub is not None
-                   else notes.dash(f'Kendrick et al. report no sensitivity for {cls or "this site"}')}
-            for meth in methods:
-                r = _cell(t, lab, meth, s, col='site')
-                row[meth] = (notes.dash('no reference lesion at this site in this evaluation') if r is None else
-                             f"{_fmt_ci(r.sensitivity, r.lo, r.hi, notes=notes)} · {int(r.tp)}/{int(r.n)}")
-            rows.append(row)
-    return pd.DataFrame(rows), notes
+            yield s, {'test set': lab, 'site': 'unknown (no organ or truth map)' if s == 'unknown' else s.replace('_', ' '),
+                      ks['short']: kendrick(s)}
+    cell = lambda r, s: (notes.dash('no reference lesions in this test set') if s is None else
+                         notes.dash('no reference lesion at this site in this evaluation') if r is None else
+                         f"{_fmt_ci(r.sensitivity, r.lo, r.hi, notes=notes)} · {int(r.tp)}/{int(r.n)}")
+    return _grid(t, ts, methods, keys, cell, col='site'), notes
 
 VOLUME_ROWS = {'FPV, all scans (ml)': ('fp_volume_ml_mean', 'fp_volume_ml_median', 'n', 'fpv_ml'),
                'FNV, all scans (ml)': ('fn_volume_ml_mean', 'fn_volume_ml_median', 'n', 'fnv_ml'),
@@ -442,20 +444,17 @@ def volume_table(tables:dict,        # `study_tables` result
                  methods:list[str],  # method names, one column each
                  ) -> tuple[pd.DataFrame, _Notes]:
     "autoPET false-positive and false-negative volumes (mean · median, ml) per test set and method."
-    notes, rows, t = _Notes(), [], tables['volume']
-    ap = ANCHORS['autopet']
-    for lab in ts.label:
-        for q, (mean, med, n, anchor) in VOLUME_ROWS.items():
-            row = {'test set': lab, 'volume': q,
-                   ap['short']: f"{ap[anchor]:.2f} (mean)" if anchor else notes.dash('not reported')}
-            for meth in methods:
-                r = _cell(t, lab, meth)
-                if r is None: row[meth] = notes.dash(NOT_IN_EVAL); continue
-                if not r.get(n) or not _ok(r.get(mean)):
-                    row[meth] = notes.dash('no scan without reference lesions' if n == 'n_negative' else 'no scans'); continue
-                row[meth] = f"{_fmt_num(r[mean])}" + (f" · {_fmt_num(r[med])}" if med else '') + f" (n={int(r[n])})"
-            rows.append(row)
-    return pd.DataFrame(rows), notes
+    notes, ap = _Notes(), ANCHORS['autopet']
+    keys = lambda lab: ((q, {'test set': lab, 'volume': q,
+                             ap['short']: f"{ap[anchor]:.2f} (mean)" if anchor else notes.dash('not reported')})
+                        for q, (_, _, _, anchor) in VOLUME_ROWS.items())
+    def cell(r, q):
+        mean, med, n, _ = VOLUME_ROWS[q]
+        if r is None: return notes.dash(NOT_IN_EVAL)
+        if not r.get(n) or not _ok(r.get(mean)):
+            return notes.dash('no scan without reference lesions' if n == 'n_negative' else 'no scans')
+        return f"{_fmt_num(r[mean])}" + (f" · {_fmt_num(r[med])}" if med else '') + f" (n={int(r[n])})"
+    return _grid(tables['volume'], ts, methods, keys, cell, col=None), notes
 
 def anchors_table() -> tuple[pd.DataFrame, _Notes]:
     "The other systems' published numbers (Kendrick et al., autoPET III winner), one row per level and metric."
