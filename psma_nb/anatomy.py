@@ -10,14 +10,17 @@ Start with: `draw_patient`, `build_anatomy`, `Grid`, `Canvas`, `BIODISTRIBUTION`
 from __future__ import annotations
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 import numpy as np
+import pandas as pd
 from scipy import ndimage as ndi
 from .organs import ORGAN_LABELS, ORGAN_GROUPS
 
 # %% auto #0
 __all__ = ['LABEL', 'PHYSIOLOGICAL_UPTAKE', 'BONES', 'ORGAN_SITE', 'BIODISTRIBUTION', 'TRUNK', 'CAVITY', 'SPINE', 'RECOVERY',
-           'Grid', 'rot_matrix', 'ellipsoid', 'capsule_chain', 'Canvas', 'smooth_field', 'Patient', 'draw_patient',
-           'Body', 'build_body', 'build_organs', 'build_skeleton', 'patient_grid', 'build_anatomy']
+           'HEAD_NECK_PAIRED', 'HEAD_NECK_MIDLINE', 'ABDOMEN', 'NODE_STATIONS_PAIRED', 'Grid', 'rot_matrix',
+           'ellipsoid', 'capsule_chain', 'Canvas', 'smooth_field', 'Patient', 'draw_patient', 'Body', 'build_body',
+           'OrganShape', 'organ_shapes', 'build_organs', 'build_skeleton', 'patient_grid', 'build_anatomy']
 
 # %% ../nbs/20_anatomy.ipynb #eaa77d05
 LABEL = {v: k for k, v in ORGAN_LABELS.items()}   # organ name -> label of ORGANS.nii.gz
@@ -385,6 +388,58 @@ def _clip(sl, f, fcav):
     "Keep an organ inside the body cavity."
     return None if sl is None else f*fcav[sl]
 
+# %% ../nbs/20_anatomy.ipynb #4b7f0361
+class OrganShape(NamedTuple):
+    "An organ painted as one (lobulated) ellipsoid of the reference man, with its uptake and density."
+    name:str               # organ: its label (`LABEL`) and its uptake (`Patient.uptake`)
+    centre:tuple           # reference centre (s, y, x) mm; x of a paired organ is mirrored for the right side
+    axes:tuple             # reference semi-axes (s, y, x) mm
+    shape:dict             # options of `Body.organ`: rot, jit, scale_sd, rot_sd, wob
+    het:float|None = 0.1   # heterogeneity of the uptake (`_het`); None: uniform
+    hu:float = 40          # CT value, HU ...
+    hu_field:float = 0     # ... plus this times the smooth random field
+    thr:float = 0.5        # label threshold (`Canvas.paint`)
+    cavity:bool = False    # kept inside the body cavity
+
+def _glands(rows): return tuple(OrganShape(n, c, a, dict(jit=j, scale_sd=s, **kw), h, hu, thr=t)
+                                for n, c, a, j, s, kw, h, hu, t in rows)
+HEAD_NECK_PAIRED = _glands((   # painted left (x < 0) then right, in this order
+    # name                   centre           axes         jit  scale  more          het   HU  thr
+    ('lacrimal_glands',      (108, -62, 38),  (6, 8, 11),  2.5, 0.15, {},            0.1,  40, 0.5),
+    ('parotid_glands',       (165, 0, 46),    (27, 18, 10), 3,  0.12, {},            0.12, 10, 0.5),
+    ('submandibular_glands', (210, -25, 32),  (11, 15, 11), 3,  0.12, {},            0.1,  35, 0.5),
+    ('waldeyer_ring',        (180, -5, 14),   (12, 8, 6),   2,  0.15, {},            0.1,  40, 0.5),   # palatine tonsils
+    ('vocal_cords',          (262, -28, 8),   (4, 9, 3),  1.0,  0.1,  dict(wob=0),   None, 40, 0.3),
+    ('thyroid',              (292, -22, 20),  (22, 9, 8),   2,  0.12, {},            0.1,  60, 0.5)))
+HEAD_NECK_MIDLINE = _glands((
+    ('waldeyer_ring',        (150, 12, 0),    (9, 8, 13),   2,  0.15, {},            0.1,  40, 0.5),))   # adenoids
+ABDOMEN = (   # painted in this order, each inside the body cavity
+    OrganShape('stomach', (535, -15, 55), (70, 35, 40), dict(rot=(0, 0.5, 0), jit=8, scale_sd=0.15), 0.2, 20, 15, cavity=True),
+    OrganShape('spleen', (520, 50, 82), (55, 45, 24), dict(rot=(-0.5, 0, 0), jit=8, scale_sd=0.15), 0.1, 45, cavity=True),
+    OrganShape('liver', (530, 10, -55), (75, 80, 78), dict(rot=(0.2, 0.1, 0), jit=8, scale_sd=0.08), 0.12, 55, 8, cavity=True),
+    OrganShape('liver', (505, -35, 25), (40, 38, 60), dict(rot=(0, 0.3, 0), jit=6, scale_sd=0.15), 0.12, 55, 8, cavity=True))
+NODE_STATIONS_PAIRED = {'cervical': (228, -5, 42), 'supraclavicular': (305, -20, 50)}   # landmarks (s, y, x) mm, mirrored
+
+def organ_shapes() -> pd.DataFrame:
+    "The organs painted from `OrganShape` tables, as one table (the prose's)."
+    rows = [('head and neck, paired', o) for o in HEAD_NECK_PAIRED] + [('head and neck', o) for o in HEAD_NECK_MIDLINE] + \
+           [('abdomen', o) for o in ABDOMEN]
+    return pd.DataFrame([dict(region=r, organ=o.name, centre_mm=o.centre, semi_axes_mm=o.axes,
+                              jitter_mm=o.shape.get('jit'), size_sd=o.shape.get('scale_sd'),
+                              heterogeneity=o.het, hu=o.hu if not o.hu_field else f"{o.hu} + {o.hu_field} T",
+                              in_cavity=o.cavity) for r, o in rows])
+
+def _paint_shape(cv:Canvas, b:Body, o:OrganShape, T, fcav, side:int=1):
+    "Paint one `OrganShape` (x mirrored by `side`); returns (centre, axes) as placed in this patient."
+    kw = dict(o.shape); rot = kw.pop('rot', (0, 0, 0))
+    c, ax, rt, wob = b.organ((o.centre[0], o.centre[1], o.centre[2]*side), o.axes, rot, **kw)
+    sl, f, _ = ellipsoid(cv.g, c, ax, rt, wob, 0.0)
+    lev = b.p.uptake[o.name]
+    act = _het(lev, o.het, T, sl) if o.het is not None else lev
+    hu = o.hu + o.hu_field*T[sl] if o.hu_field else o.hu
+    cv.paint(sl, _clip(sl, f, fcav) if o.cavity else f, act, hu, o.name, thr=o.thr)
+    return c, ax
+
 # %% ../nbs/20_anatomy.ipynb #acee3da5
 def build_organs(cv:Canvas,  # Canvas to paint
                  b:Body,     # the patient's Body
@@ -400,24 +455,11 @@ def build_organs(cv:Canvas,  # Canvas to paint
     # --- head: skull and brain
     sl, f, fin, c, ax = E((84, 4, 0), (78, 88, 68), shell=7, jit=2, scale_sd=0.03, rot_sd=0.02, wob=0.02)
     cv.paint(sl, f, u['cortex'], 1100, 'skull'); cv.paint(sl, fin, u['brain']*(1 + 0.1*T[sl]), 35, 'brain')
-    # --- glands (paired)
+    # --- head and neck glands (`HEAD_NECK_PAIRED`, `HEAD_NECK_MIDLINE`), nodal stations beside them
     for side in (-1, 1):
-        sl, f, _, c, ax = E((108, -62, 38*side), (6, 8, 11), jit=2.5, scale_sd=0.15)
-        cv.paint(sl, f, _het(u['lacrimal_glands'], 0.1, T, sl), 40, 'lacrimal_glands')
-        sl, f, _, c, ax = E((165, 0, 46*side), (27, 18, 10), jit=3, scale_sd=0.12)
-        cv.paint(sl, f, _het(u['parotid_glands'], 0.12, T, sl), 10, 'parotid_glands')
-        sl, f, _, c, ax = E((210, -25, 32*side), (11, 15, 11), jit=3, scale_sd=0.12)
-        cv.paint(sl, f, _het(u['submandibular_glands'], 0.1, T, sl), 35, 'submandibular_glands')
-        lm.setdefault('cervical', []).append(b.P(228, -5, 42*side))
-        sl, f, _, c, ax = E((180, -5, 14*side), (12, 8, 6), jit=2, scale_sd=0.15)
-        cv.paint(sl, f, _het(u['waldeyer_ring'], 0.1, T, sl), 40, 'waldeyer_ring')
-        sl, f, _, c, ax = E((262, -28, 8*side), (4, 9, 3), jit=1.0, scale_sd=0.1, wob=0)
-        cv.paint(sl, f, u['vocal_cords'], 40, 'vocal_cords', thr=0.3)
-        sl, f, _, c, ax = E((292, -22, 20*side), (22, 9, 8), jit=2, scale_sd=0.12)
-        cv.paint(sl, f, _het(u['thyroid'], 0.1, T, sl), 60, 'thyroid')
-        lm.setdefault('supraclavicular', []).append(b.P(305, -20, 50*side))
-    sl, f, _, c, ax = E((150, 12, 0), (9, 8, 13), jit=2, scale_sd=0.15)
-    cv.paint(sl, f, _het(u['waldeyer_ring'], 0.1, T, sl), 40, 'waldeyer_ring')
+        for o in HEAD_NECK_PAIRED: _paint_shape(cv, b, o, T, fcav, side)
+    for k, (s_, y_, x_) in NODE_STATIONS_PAIRED.items(): lm[k] = [b.P(s_, y_, x_*side) for side in (-1, 1)]
+    for o in HEAD_NECK_MIDLINE: _paint_shape(cv, b, o, T, fcav)
     # --- thorax
     for side, cx, axl in ((-1, -78, 68), (1, 80, 62)):
         sl, f, _, c, ax = E((440, 15, cx), (150, 95, axl), jit=4, scale_sd=0.05, rot_sd=0.04)
@@ -433,14 +475,7 @@ def build_organs(cv:Canvas,  # Canvas to paint
         ps = b.pts([(560, 45, 25*side), (650, 48, 40*side), (760, 32, 55*side), (860, -8, 75*side)], jit=3)
         sl, f, _ = capsule_chain(g, ps, [8, 17, 21, 14])
         cv.paint(sl, f, u['muscle']*(1 + 0.1*T[sl]), 45, 'muscle')
-    sl, f, _, c, ax = E((535, -15, 55), (70, 35, 40), rot=(0, 0.5, 0), jit=8, scale_sd=0.15)
-    cv.paint(sl, _clip(sl, f, fcav), _het(u['stomach'], 0.2, T, sl), 20 + 15*T[sl], 'stomach')
-    sl, f, _, c, ax = E((520, 50, 82), (55, 45, 24), rot=(-0.5, 0, 0), jit=8, scale_sd=0.15)
-    cv.paint(sl, _clip(sl, f, fcav), _het(u['spleen'], 0.1, T, sl), 45, 'spleen')
-    sl1, f1, _, c1, ax1 = E((530, 10, -55), (75, 80, 78), rot=(0.2, 0.1, 0), jit=8, scale_sd=0.08)
-    sl2, f2, _, c2, ax2 = E((505, -35, 25), (40, 38, 60), rot=(0, 0.3, 0), jit=6, scale_sd=0.15)
-    for sl, f in ((sl1, f1), (sl2, f2)):
-        cv.paint(sl, _clip(sl, f, fcav), _het(u['liver'], 0.12, T, sl), 55 + 8*T[sl], 'liver')
+    for o in ABDOMEN: _paint_shape(cv, b, o, T, fcav)   # stomach, spleen, liver (`ABDOMEN`)
     for side in (-1, 1):   # kidneys: cortex, medulla, pelvis
         cs = 620 if side < 0 else 600
         sl, f, fin, c, ax = E((cs, 52, 68*side), (55, 29, 26), rot=(0.5*side, 0.25*side, 0), shell=8, jit=8, scale_sd=0.1)
