@@ -344,6 +344,7 @@ def patient_level_table(tables:dict,        # `study_tables` result
                          f"{_fmt_ci(r.value, r.lo, r.hi, notes=notes)} · {int(r.k)}/{int(r.n)}")
     return _grid(tables['patient'], ts, methods, keys, cell), notes
 
+# %% ../nbs/90_report.ipynb #19185912
 def lesion_level_table(tables:dict,        # `study_tables` result
                        ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
                        methods:list[str],  # method names, one column each
@@ -359,7 +360,7 @@ def lesion_level_table(tables:dict,        # `study_tables` result
         return f"{_fmt_ci(r.value, r.lo, r.hi, notes=notes, why_ci=why_ci)} · {int(r.k)}/{int(r.n)}"
     return _grid(tables['lesion'], ts, methods, keys, cell), notes
 
-# %% ../nbs/90_report.ipynb #19185912
+# %% ../nbs/90_report.ipynb #0f68525d
 def voxel_level_table(tables:dict,        # `study_tables` result
                       ts:pd.DataFrame,    # `label_test_sets` table (group, label, role)
                       methods:list[str],  # method names, one column each
