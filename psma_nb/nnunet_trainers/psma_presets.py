@@ -26,9 +26,10 @@ __all__ = ['ORGAN_WEIGHT', 'LESION_FG_SHARE', 'ORGAN_FLOOR', 'LESION', 'TINY_ITE
            'LOG_SHIFT', 'LOG_SCALE', 'combine_heads', 'lesion_only_logits', 'OrganAwareUNet', 'LesionOrganLoss',
            'LabelMapLoss', 'LesionFirstLoader', 'OrganAwareTrainer', 'tiny_schedule', 'cpu_bf16', 'logged_values',
            'nnUNetTrainer_psmaTiny', 'add_trainer_dir', 'trainer_dir', 'nnUNetTrainer_psmaTinyNoOrgans',
-           'nnUNetTrainer_psmaTinyOrganClasses', 'nnUNetTrainer_psmaFull', 'nnUNetTrainer_psmaFullNoOrgans', 'eta_tick',
-           'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling', 'input_ceiling', 'to_log_suv',
-           'from_log_suv', 'log_suv_hook', 'LogSUV', 'transform_names', 'log_domain']
+           'nnUNetTrainer_psmaTinyOrganClasses', 'nnUNetTrainer_psmaTinyOrganNet', 'nnUNetTrainer_psmaFull',
+           'nnUNetTrainer_psmaFullNoOrgans', 'eta_tick', 'lesion_bank', 'LesionPaste', 'lesion_paste_for',
+           'suv_scaling', 'input_ceiling', 'to_log_suv', 'from_log_suv', 'log_suv_hook', 'LogSUV', 'transform_names',
+           'log_domain']
 
 # %% ../../nbs/40_presets.ipynb #85d52fdf
 ORGAN_WEIGHT = 0.5       # weight of the organ loss beside the lesion loss
@@ -329,6 +330,11 @@ class nnUNetTrainer_psmaTinyNoOrgans(nnUNetTrainer_psmaTiny):
 class nnUNetTrainer_psmaTinyOrganClasses(nnUNetTrainer_psmaTiny):
     "The tiny preset with the organ groups as further classes of one label map (`organ_mode='classes'`; measured, not a preset)."
     organ_mode = 'classes'
+
+class nnUNetTrainer_psmaTinyOrganNet(nnUNetTrainer_psmaTiny):
+    "A separate organ network: nnU-Net's own loss and patch sampling over every label (`96_organ_study`; measured, not a preset)."
+    organ_mode = 'classes'                       # one network, every label an output class
+    def _organs(self) -> bool: return False      # nnU-Net's own loss and sampling
 
 class nnUNetTrainer_psmaFull(OrganAwareTrainer, nnUNetTrainer):
     "The `full` preset: nnU-Net's own training (1000 epochs x 250 iterations), with organ co-supervision where the dataset has organ groups."
