@@ -10,6 +10,7 @@ Start with: `draw_patient`, `build_anatomy`, `Grid`, `Canvas`, `BIODISTRIBUTION`
 from __future__ import annotations
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import NamedTuple
 import numpy as np
 import pandas as pd
@@ -440,18 +441,16 @@ def _paint_shape(cv:Canvas, b:Body, o:OrganShape, T, fcav, side:int=1):
     cv.paint(sl, _clip(sl, f, fcav) if o.cavity else f, act, hu, o.name, thr=o.thr)
     return c, ax
 
-# %% ../nbs/20_anatomy.ipynb #acee3da5
-def build_organs(cv:Canvas,  # Canvas to paint
-                 b:Body,     # the patient's Body
-                 T,          # unit-SD smooth random field on the grid (z, y, x)
-                 fcav,       # body-cavity fraction from build_body (z, y, x)
-                 ) -> dict:
-    "Paint head-and-neck glands, thoracic, abdominal and pelvic organs; return landmarks for lesion sites."
-    g, p, u, r = cv.g, b.p, b.p.uptake, b.rng
-    lm = {}
-    def E(c, axes, rot=(0, 0, 0), shell=0.0, **kw):
-        c, ax, rt, wob = b.organ(c, axes, rot, **kw)
-        return ellipsoid(g, c, ax, rt, wob, shell) + (c, ax)
+# %% ../nbs/20_anatomy.ipynb #e56d89b9
+def _shape(b:Body, g, c, axes, rot=(0, 0, 0), shell=0.0, **kw):
+    "`ellipsoid` of an organ placed by `Body.organ` (reference centre and semi-axes, mm): (sl, f, fin, centre, axes)."
+    c, ax, rt, wob = b.organ(c, axes, rot, **kw)
+    return ellipsoid(g, c, ax, rt, wob, shell) + (c, ax)
+
+def _paint_head_thorax(cv:Canvas, b:Body, T, fcav, lm:dict):   # as `build_organs`; adds to the landmarks `lm`
+    "Skull and brain, the head-and-neck glands, lungs, mediastinum and airway."
+    g, u = cv.g, b.p.uptake
+    E = partial(_shape, b, g)
     # --- head: skull and brain
     sl, f, fin, c, ax = E((84, 4, 0), (78, 88, 68), shell=7, jit=2, scale_sd=0.03, rot_sd=0.02, wob=0.02)
     cv.paint(sl, f, u['cortex'], 1100, 'skull'); cv.paint(sl, fin, u['brain']*(1 + 0.1*T[sl]), 35, 'brain')
@@ -470,6 +469,12 @@ def build_organs(cv:Canvas,  # Canvas to paint
     trach = b.pts([(274, -24, 0), (300, -18, 0), (360, -5, 0), (395, 0, 0)])
     sl, f, _ = capsule_chain(g, trach, 8.5)
     cv.paint(sl, f, 0.05, -1000, 'airway', thr=0.35)
+
+# %% ../nbs/20_anatomy.ipynb #787c578f
+def _paint_abdomen(cv:Canvas, b:Body, T, fcav, lm:dict):   # as `build_organs`; adds to the landmarks `lm`
+    "Psoas, stomach, spleen, liver, kidneys, duodenum, small bowel and colon."
+    g, p, u, r = cv.g, b.p, b.p.uptake, b.rng
+    E = partial(_shape, b, g)
     # --- abdomen (posterior to anterior, deep to superficial)
     for side in (-1, 1):   # psoas muscles
         ps = b.pts([(560, 45, 25*side), (650, 48, 40*side), (760, 32, 55*side), (860, -8, 75*side)], jit=3)
@@ -515,6 +520,12 @@ def build_organs(cv:Canvas,  # Canvas to paint
         gas = np.clip((T[sl] - 0.2)*2, 0, 1)
         cv.paint(sl, f if lab == 'rectum' else _clip(sl, f, fcav), _het(lev, 0.35, T, sl, 0.15, 3), 10 - 880*gas, lab)
     lm['colon'] = np.concatenate([asc, tra, des])
+
+# %% ../nbs/20_anatomy.ipynb #dd60a186
+def _paint_pelvis_vessels(cv:Canvas, b:Body, T, fcav, lm:dict):   # as `build_organs`; adds to the landmarks `lm`
+    "Bladder, prostate, ureters, heart and the great vessels (with their nodal stations)."
+    g, p, u, r = cv.g, b.p, b.p.uptake, b.rng
+    E = partial(_shape, b, g)
     # bladder, prostate
     base = 885 - (8 if p.prostatectomy else 0)
     k = (p.bladder_ml*1000/(4/3*np.pi*0.8*1.2*0.9))**(1/3)
@@ -563,6 +574,17 @@ def build_organs(cv:Canvas,  # Canvas to paint
         lm.setdefault('internal_iliac', []).append(ii)
         lm.setdefault('obturator', []).append(b.P(855, 0, 62*side))
     lm['presacral'] = [b.P(800, 40, 0)]; lm['perirectal'] = [b.P(870, 40, 18), b.P(870, 40, -18)]
+
+# %% ../nbs/20_anatomy.ipynb #acee3da5
+def build_organs(cv:Canvas,  # Canvas to paint
+                 b:Body,     # the patient's Body
+                 T,          # unit-SD smooth random field on the grid (z, y, x)
+                 fcav,       # body-cavity fraction from build_body (z, y, x)
+                 ) -> dict:
+    "Paint head-and-neck glands, thoracic, abdominal and pelvic organs; return landmarks for lesion sites."
+    lm = {}
+    for paint in (_paint_head_thorax, _paint_abdomen, _paint_pelvis_vessels):   # in this order: the random draws follow it
+        paint(cv, b, T, fcav, lm)
     return lm
 
 # %% ../nbs/20_anatomy.ipynb #401a797a
