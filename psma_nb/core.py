@@ -18,9 +18,9 @@ from tqdm.auto import tqdm
 from .config import PsmaError
 
 # %% auto #0
-__all__ = ['VERSION_PACKAGES', 'atomic_path', 'check_out_dir', 'write_image', 'write_json', 'write_text', 'write_csv',
-           'read_image', 'read_table', 'set_quiet', 'is_quiet', 'progress', 'log', 'parallel_map', 'parse_part', 'part',
-           'versions', 'grid_mismatch', 'check_same_grid', 'resample_to']
+__all__ = ['VERSION_PACKAGES', 'SPEED_FLAGS', 'atomic_path', 'check_out_dir', 'write_image', 'write_json', 'write_text',
+           'write_csv', 'read_image', 'read_table', 'set_quiet', 'is_quiet', 'progress', 'log', 'parallel_map',
+           'parse_part', 'part', 'cpu_features', 'versions', 'grid_mismatch', 'check_same_grid', 'resample_to']
 
 # %% ../nbs/01_core.ipynb #32a07e24
 def _ext(name:str) -> str:
@@ -244,12 +244,31 @@ def part(items:Sequence,  # items to share out (order kept)
 VERSION_PACKAGES = ('nnunetv2', 'torch', 'monai', 'numpy', 'scipy', 'pandas', 'scikit-learn', 'SimpleITK', 'pydicom', 'highdicom',
                     'connected-components-3d', 'pingouin', 'matplotlib')
 
+SPEED_FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16')   # CPU features that set psma-nb's speed (`lscpu` flags)
+
+def cpu_features(cpuinfo='/proc/cpuinfo',  # the kernel's CPU description (Linux); elsewhere only the platform's name
+                 ) -> dict:
+    "The CPU model, its logical cores and which of `SPEED_FLAGS` it has: what a time measured on it depends on."
+    import platform
+    model, flags = platform.processor() or 'unknown', None
+    try: text = Path(cpuinfo).read_text(errors='replace')
+    except OSError: text = ''
+    for line in text.splitlines():
+        key, _, val = line.partition(':')
+        if key.strip() == 'model name': model = val.strip()
+        if key.strip() == 'flags' and flags is None: flags = set(val.split())
+    have = [f for f in SPEED_FLAGS if f in (flags or ())]
+    return dict(model=model, cores=os.cpu_count(),
+                flags=' '.join(have) if have else 'unknown' if flags is None else 'none of ' + ', '.join(SPEED_FLAGS))
+
 def versions() -> dict:
-    "Versions of Python, the platform, psma-nb and the packages that shape the numbers ('not installed' when absent)."
+    "Versions of Python, the platform (and its CPU), psma-nb and the packages that shape the numbers ('not installed' when absent)."
     import platform
     from importlib import metadata
     from psma_nb import __version__
-    out = {'psma-nb': __version__, 'python': platform.python_version(), 'platform': platform.platform()}
+    cpu = cpu_features()
+    out = {'psma-nb': __version__, 'python': platform.python_version(), 'platform': platform.platform(),
+           'cpu': f"{cpu['model']}, {cpu['cores']} logical cores, {cpu['flags']}"}
     for p in VERSION_PACKAGES:
         try: out[p] = metadata.version(p)
         except metadata.PackageNotFoundError: out[p] = 'not installed'
