@@ -522,9 +522,13 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
             rec['cross_validated'] = dict(folds=k, lesion_components_kept=int((p[y] >= rec['threshold']).sum()),
                                           false_components_kept=int((p[~y] >= rec['threshold']).sum()),
                                           threshold_rule=f"the highest threshold keeping >= {FP_FILTER_KEEP:.0%} of the lesion components")
-        clf = _fp_classifier().fit(X, y)
-        with atomic_path(clf_f) as tmp: Path(tmp).write_bytes(pickle.dumps(clf))
-        rec.update(usable=True, rule=f"components kept when P(lesion) >= {rec['threshold']}")
+        if rec['threshold'] <= 0:   # it would keep every component: say so instead of filtering with no effect
+            rec['rule'] = (f"no threshold keeps {FP_FILTER_KEEP:.0%} of the lesion components in cross-validation "
+                           f"({n_les} lesion and {n_fp} false components on {len(labels)} training scans)")
+        else:
+            clf = _fp_classifier().fit(X, y)
+            with atomic_path(clf_f) as tmp: Path(tmp).write_bytes(pickle.dumps(clf))
+            rec.update(usable=True, rule=f"components kept when P(lesion) >= {rec['threshold']}")
     write_json(rec, rec_f)
     return rec
 
