@@ -250,10 +250,11 @@ def train(
     return out
 
 # %% ../nbs/41_train.ipynb #ddec9b0e
-def _precision(device:str) -> str:
-    "What the network computed in while training on `device` (the tiny trainer: bf16 autocast where the CPU has it)."
+def _precision(device:str, preset:str) -> str:
+    "What the network computed in while training (on a CPU, only the tiny trainer uses bf16 autocast, where the CPU has it)."
     from psma_nb.nnunet_trainers.psma_presets import cpu_bf16
-    return ('bfloat16 autocast' if cpu_bf16() else 'float32') if device == 'cpu' else 'nnU-Net default (float16 autocast on CUDA)'
+    if device != 'cpu': return "nnU-Net's default (float16 autocast on CUDA)"
+    return 'bfloat16 autocast' if preset == 'tiny' and cpu_bf16() else 'float32'
 
 def _record_training(s:Settings, out:Path, preset:str, trainer:str, fold:str, device:str, its, secs:float):
     "After training: fit the reader's outline (31_outline) and write `psma_train.json` beside nnU-Net's checkpoint."
@@ -272,7 +273,7 @@ def _record_training(s:Settings, out:Path, preset:str, trainer:str, fold:str, de
                     organ_groups=[k for k, v in labels.items() if v > 1],   # what the model learned beside the lesion
                     pet_input=pet_input(out.parent, p.configuration, preset),   # what the network is fed (40_presets)
                     seconds_per_iteration=json.loads(eta.read_text()).get('seconds_per_iteration') if eta.exists() else None,
-                    precision=_precision(device), cpu=cpu_features() if device == 'cpu' else None,
+                    precision=_precision(device, preset), cpu=cpu_features() if device == 'cpu' else None,
                     seed=s.seed, seconds=round(secs, 1), torch=torch.__version__,
                     nnunetv2=getattr(nnunetv2, '__version__', None) or _pkg_version('nnunetv2')),
                out/'psma_train.json')
