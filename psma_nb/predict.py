@@ -399,14 +399,15 @@ def _filter_map(organ_filter:str, img:dict, pred:Prediction, names:dict|None, mo
     return None, 'none'
 
 # %% ../nbs/50_predict.ipynb #618446f5
-FP_FEATURES = ('far_ratio', 'contrast', 'vol_ml', 'suvmax', 'peak_ratio', 'rel_z', 'lat', 'ap', 'elong')
+FP_FEATURES = ('far_ratio', 'contrast', 'vol_ml', 'suvmax', 'peak_ratio', 'rel_z', 'lat', 'ap', 'elong',
+               'mirror_max', 'mirror_mean', 'mirror_self', 'mirror_pred')
 FP_FILTERS = ('auto', 'off')
 FP_FILTER_FILE = 'psma_fp_filter.pkl'     # in the model folder: the classifier, fitted on the model's own training scans
 FP_FILTER_RECORD = 'psma_fp_filter.json'  # ... and what it was fitted on, with its cross-validated effect
 FP_FILTER_THRESHOLD = 0.3   # a component is kept when the classifier gives it at least this probability of being a lesion ...
 FP_FILTER_KEEP = 0.9        # ... or, chosen on the training scans: the highest that keeps this share of the lesion components
                             # on scans the classifier was not fitted on (cross-validated, grouped by scan)
-FP_FILTER_CASES = 16        # training scans predicted (without mirroring) to fit it (about a minute on a bf16 CPU)
+FP_FILTER_CASES = 32        # training scans predicted (without mirroring) to fit it, at most (10 s each on a 2-core bf16 CPU)
 FP_FILTER_MIN = 5           # lesion components and false components it needs at least, each
 BODY_SUV = 0.3              # the body, for the position features: SUV above this (air and the bed are below)
 
@@ -417,17 +418,38 @@ def _body_extent(suv:np.ndarray):
     zs = np.flatnonzero(body.any((1, 2)))
     return body, (int(zs.min()), int(zs.max())) if len(zs) else (0, suv.shape[0] - 1)
 
+def _midlines(body:np.ndarray) -> np.ndarray:
+    "Per slice, the x index halfway between the body's left and right edges (the array's middle where no body)."
+    xs = body.any(1)                                   # (z, x)
+    first, last = np.argmax(xs, 1), xs.shape[1] - 1 - np.argmax(xs[:, ::-1], 1)
+    return np.where(xs.any(1), (first + last) / 2, (xs.shape[1] - 1) / 2)
+
+def _mirror(lab:np.ndarray, suv:np.ndarray, i:int, zyx, mids:np.ndarray, st) -> dict:
+    "Uptake and predictions at component `i`'s mirror image across the body's midline: paired glands and kidneys have a twin there."
+    from scipy import ndimage as ndi
+    zz, yy, xx = zyx
+    mx = np.clip(np.rint(2 * mids[zz] - xx).astype(int), 0, lab.shape[2] - 1)
+    box = tuple(slice(max(int(a.min()) - 3, 0), int(a.max()) + 4) for a in (zz, yy, mx))
+    near = np.zeros(lab[box].shape, bool); near[zz - box[0].start, yy - box[1].start, mx - box[2].start] = True
+    near = ndi.binary_dilation(near, st, iterations=2)
+    v, l = suv[zz, yy, xx], lab[box]
+    return dict(mirror_max=min(float(suv[box][near].max()) / max(float(v.max()), 1e-3), 3.),
+                mirror_mean=min(float(suv[zz, yy, mx].mean()) / max(float(v.mean()), 1e-3), 3.),
+                mirror_self=float((lab[zz, yy, mx] == i).mean()), mirror_pred=float(((l > 0) & (l != i))[near].mean()))
+
+# %% ../nbs/50_predict.ipynb #84a14abf
 def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                        suv:np.ndarray,       # SUV on the same grid
                        spacing,              # voxel size (z, y, x), mm
                        connectivity:int=26,  # 6 (faces), 18 (+ edges) or 26 (+ corners)
                        ) -> tuple[np.ndarray, pd.DataFrame]:
-    "(component labels, one row of `FP_FEATURES` per component): uptake, contrast to its near and far surroundings, size, shape, place in the body."
+    "(component labels, one row of `FP_FEATURES` per component): uptake, contrast to its near and far surroundings, size, shape, place in the body, mirror twin."
     from scipy import ndimage as ndi
     comps = label_lesions(np.asarray(mask) > 0, connectivity); lab, n = comps.dense(), comps.n
     if n == 0: return lab, pd.DataFrame(columns=['component', *FP_FEATURES])
     suv, sp = np.asarray(suv, np.float32), np.asarray(spacing, float)
     body, (z0, z1) = _body_extent(suv)
+    mids = _midlines(body)
     st, rows = np.ones((3, 3, 3), bool), []
     for i, box in enumerate(ndi.find_objects(lab), 1):
         pad = tuple(slice(max(b.start - 6, 0), min(b.stop + 6, s)) for b, s in zip(box, lab.shape))
@@ -446,7 +468,8 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                          peak_ratio=np.log(float(v.max()) / max(float(v.mean()), 1e-3)),
                          rel_z=(cz - z0) / max(z1 - z0, 1), lat=abs(cx - (xs.min() + xs.max()) / 2) / max((xs.max() - xs.min()) / 2, 1),
                          ap=(cy - (ys.min() + ys.max()) / 2) / max((ys.max() - ys.min()) / 2, 1),
-                         elong=np.log(ext.max() / max(ext.min(), 1e-3))))
+                         elong=np.log(ext.max() / max(ext.min(), 1e-3)),
+                         **_mirror(lab, suv, i, tuple(a + p.start for a, p in zip(np.nonzero(c), pad)), mids, st)))
     return lab, pd.DataFrame(rows)
 
 # %% ../nbs/50_predict.ipynb #a9feade9
@@ -491,6 +514,7 @@ def _kept_record(model:NnunetModel, name:str) -> dict|None:
     except (OSError, ValueError): return None          # unreadable: measured again and rewritten
     return rec if isinstance(rec, dict) and rec.get('weights') == model.weights else None
 
+# %% ../nbs/50_predict.ipynb #e21f69c6
 def fit_fp_filter(model:NnunetModel,          # the loaded model
                   raw_dir,                    # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
                   connectivity:int=26,        # 6 (faces), 18 (+ edges) or 26 (+ corners)
@@ -500,7 +524,8 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
     import pickle
     from sklearn.model_selection import GroupKFold, cross_val_predict
     rec_f, clf_f = model.model_dir/FP_FILTER_RECORD, model.model_dir/FP_FILTER_FILE
-    if (rec := _kept_record(model, FP_FILTER_RECORD)) is not None: return rec
+    rec = _kept_record(model, FP_FILTER_RECORD)
+    if rec is not None and rec.get('features') == list(FP_FEATURES): return rec   # else measured on other weights or features
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))[:cases]
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
     mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
