@@ -514,6 +514,11 @@ def _kept_record(model:NnunetModel, name:str) -> dict|None:
     except (OSError, ValueError): return None          # unreadable: measured again and rewritten
     return rec if isinstance(rec, dict) and rec.get('weights') == model.weights else None
 
+def _kept_fp_filter(model:NnunetModel) -> dict|None:
+    "The kept false-positive filter's record when it was fitted on these weights and on today's `FP_FEATURES`, else None."
+    rec = _kept_record(model, FP_FILTER_RECORD)
+    return rec if rec is not None and rec.get('features') == list(FP_FEATURES) else None
+
 # %% ../nbs/50_predict.ipynb #e21f69c6
 def fit_fp_filter(model:NnunetModel,          # the loaded model
                   raw_dir,                    # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
@@ -524,8 +529,7 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
     import pickle
     from sklearn.model_selection import GroupKFold, cross_val_predict
     rec_f, clf_f = model.model_dir/FP_FILTER_RECORD, model.model_dir/FP_FILTER_FILE
-    rec = _kept_record(model, FP_FILTER_RECORD)
-    if rec is not None and rec.get('features') == list(FP_FEATURES): return rec   # else measured on other weights or features
+    if (rec := _kept_fp_filter(model)) is not None: return rec   # else fitted on other weights or features: again
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))[:cases]
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
     mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
