@@ -29,8 +29,8 @@ __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRES
            'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
            'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs',
            'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict',
-           'lesion_margin', 'Prediction', 'NnunetModel', 'component_features', 'fp_keep', 'fit_fp_filter',
-           'load_fp_filter', 'organ_check', 'predict', 'predict_args', 'predict_main']
+           'lesion_margin', 'Prediction', 'NnunetModel', 'component_features', 'fp_keep', 'fp_threshold',
+           'fit_fp_filter', 'load_fp_filter', 'organ_check', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -520,6 +520,14 @@ def _kept_fp_filter(model:NnunetModel) -> dict|None:
     return rec if rec is not None and rec.get('features') == list(FP_FEATURES) else None
 
 # %% ../nbs/50_predict.ipynb #e21f69c6
+def fp_threshold(p:np.ndarray,              # cross-validated P(lesion) of each component
+                 lesion:np.ndarray,         # True where the component is a lesion
+                 keep:float=FP_FILTER_KEEP, # share of the lesion components to keep
+                 ) -> float:
+    "The highest threshold (0.02 steps) keeping `keep` of the lesion components, or 0 where none does."
+    ok = [th for th in np.round(np.arange(0.02, 0.91, 0.02), 2) if (p[lesion] >= th).mean() >= keep]
+    return float(max(ok)) if ok else 0.
+
 def fit_fp_filter(model:NnunetModel,          # the loaded model
                   raw_dir,                    # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
                   connectivity:int=26,        # 6 (faces), 18 (+ edges) or 26 (+ corners)
@@ -546,8 +554,7 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
         k = min(6, t.case.nunique())
         if k >= 2:   # how it does on scans it was not fitted on (grouped by scan): the threshold that keeps FP_FILTER_KEEP
             p = cross_val_predict(_fp_classifier(), X, y, groups=t.case.values, cv=GroupKFold(k), method='predict_proba')[:, 1]
-            ok = [th for th in np.round(np.arange(0.02, 0.91, 0.02), 2) if (p[y] >= th).mean() >= FP_FILTER_KEEP]
-            rec['threshold'] = float(max(ok)) if ok else 0.
+            rec['threshold'] = fp_threshold(p, y)
             rec['cross_validated'] = dict(folds=k, lesion_components_kept=int((p[y] >= rec['threshold']).sum()),
                                           false_components_kept=int((p[~y] >= rec['threshold']).sum()),
                                           threshold_rule=f"the highest threshold keeping >= {FP_FILTER_KEEP:.0%} of the lesion components")
