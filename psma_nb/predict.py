@@ -27,10 +27,10 @@ from .outline import outline_lesions, outline_rule
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
            'MIRRORING', 'FOCUS_MARGIN', 'WINDOW_BATCH', 'ORGAN_FILTERS', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
            'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
-           'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs',
-           'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict',
-           'lesion_margin', 'Prediction', 'NnunetModel', 'component_features', 'fp_keep', 'fp_threshold',
-           'fit_fp_filter', 'load_fp_filter', 'organ_check', 'predict', 'predict_args', 'predict_main']
+           'TRAINING_MEMO', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input',
+           'find_inputs', 'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
+           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'component_features', 'fp_keep',
+           'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'organ_check', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -492,16 +492,32 @@ def _fp_classifier():
     return HistGradientBoostingClassifier(max_depth=3, max_iter=150, learning_rate=0.05, early_stopping=False, random_state=0)
 
 # %% ../nbs/50_predict.ipynb #d4a33415
+TRAINING_MEMO = 8   # training-scan predictions kept on a loaded model (the organ check and the FP filter read the same first scans)
+
+def _training_prediction(model:NnunetModel, raw_dir:Path, case:str) -> tuple:
+    "(SUV image, lesion mask, physiological-uptake mask or None) the model predicts on one training scan, with its current mirroring; the first `TRAINING_MEMO` are kept on `model` (as bits), so the organ check and the false-positive filter predict each scan once."
+    memo = model.__dict__.setdefault('_training_memo', {})
+    key = (str(Path(raw_dir).resolve()), case, model.weights, model.predictor.mirroring)
+    imgs = dict(suv=sitk.ReadImage(str(Path(raw_dir)/'imagesTr'/f'{case}_0000.nii.gz')))
+    if key in memo:
+        shape, les, upt = memo[key]
+        unpack = lambda b: None if b is None else np.unpackbits(b, count=int(np.prod(shape))).reshape(shape).astype(bool)
+        return imgs['suv'], unpack(les), unpack(upt)
+    if model.needs_ct: imgs['ct'] = sitk.ReadImage(str(Path(raw_dir)/'imagesTr'/f'{case}_0001.nii.gz'))
+    p = model(imgs)
+    les = sitk.GetArrayFromImage(p.lesion) > 0
+    upt = None if p.organs is None else uptake_mask(sitk.GetArrayFromImage(p.organs))
+    if len(memo) < TRAINING_MEMO: memo[key] = (les.shape, np.packbits(les), None if upt is None else np.packbits(upt))
+    return imgs['suv'], les, upt
+
 def _training_components(model, raw_dir:Path, labels:list, connectivity:int) -> pd.DataFrame:
     "Features of every component the model predicts on training scans (after the SUVmax floor), marked lesion or not."
     out = []
     for lf in progress(labels, 'false-positive filter', unit='case'):
         case = lf.name[:-len('.nii.gz')]
-        imgs = dict(suv=sitk.ReadImage(str(raw_dir/'imagesTr'/f'{case}_0000.nii.gz')))
-        if model.needs_ct: imgs['ct'] = sitk.ReadImage(str(raw_dir/'imagesTr'/f'{case}_0001.nii.gz'))
-        p, s = model(imgs), sitk.GetArrayFromImage(imgs['suv'])
-        sp = imgs['suv'].GetSpacing()[::-1]
-        m = drop_components(sitk.GetArrayFromImage(p.lesion), s, sp, 0., NNUNET_MIN_SUVMAX, connectivity)
+        suv, les, _ = _training_prediction(model, Path(raw_dir), case)
+        s, sp = sitk.GetArrayFromImage(suv), suv.GetSpacing()[::-1]
+        m = drop_components(les.astype(np.uint8), s, sp, 0., NNUNET_MIN_SUVMAX, connectivity)
         lab, f = component_features(m, s, sp, connectivity)
         hit = np.unique(lab[sitk.GetArrayFromImage(sitk.ReadImage(str(lf))) == LESION_LABEL])
         out.append(f.assign(case=case, lesion=f.component.isin(hit)))
@@ -651,11 +667,10 @@ def _components_found(mask:np.ndarray, ref:np.ndarray, connectivity:int) -> tupl
 def _check_cases(model, raw_dir, labels, connectivity, found):
     "Add (lesions found, false components) without and with the model's organ filter, per training scan."
     for lf in progress(labels, 'organ check', unit='case'):
-        suv = sitk.ReadImage(str(Path(raw_dir, 'imagesTr', lf.name[:-len('.nii.gz')] + '_0000.nii.gz')))
+        suv, les, upt = _training_prediction(model, Path(raw_dir), lf.name[:-len('.nii.gz')])
         ref = sitk.GetArrayFromImage(sitk.ReadImage(str(lf))) == LESION_LABEL
-        p = model(dict(suv=suv))
-        les, s = sitk.GetArrayFromImage(p.lesion), sitk.GetArrayFromImage(suv)
-        for row, organ in enumerate((None, uptake_mask(sitk.GetArrayFromImage(p.organs)))):
+        les, s = les.astype(np.uint8), sitk.GetArrayFromImage(suv)
+        for row, organ in enumerate((None, upt)):
             m = drop_components(les, s, suv.GetSpacing()[::-1], 0., NNUNET_MIN_SUVMAX, connectivity, organ)
             found[row] += _components_found(m, ref, connectivity)
 
