@@ -32,9 +32,9 @@ __all__ = ['STAGES', 'DICOM_CENTRE', 'MODES', 'CLAIM_MEASURES', 'demo_settings',
 # %% ../nbs/95_demo.ipynb #c08527af
 STAGES = ('phantom', 'convert', 'dataset', 'train', 'predict', 'evaluate', 'report')
 DICOM_CENTRE = 'centre2'   # the centre that goes through DICOM -> psma convert
-MODES = {   # cohort size, tiny-preset training iterations, bootstrap replicates
-    'quick': dict(size='quick', iterations=30, bootstrap=200),
-    'default': dict(size='default', iterations=None, bootstrap=2000),
+MODES = {   # cohort size, tiny-preset training iterations, bootstrap replicates, training scans of the model checks
+    'quick': dict(size='quick', iterations=30, bootstrap=200, check_cases=3),
+    'default': dict(size='default', iterations=None, bootstrap=2000, check_cases=None),
 }
 
 def demo_settings(out_dir,                      # the run folder: every work folder goes inside
@@ -112,6 +112,15 @@ def stage_train(out:Path,    # the run folder
                 seconds=json.loads((fold/'psma_train.json').read_text())['seconds'])
 
 # %% ../nbs/95_demo.ipynb #13ecf799
+def _check_model(s:Settings, device:str, cases:int):
+    "The trained model's organ check and false-positive filter (`50_predict`) on its first `cases` training scans, kept in its folder for `predict`."
+    from .train import model_dir
+    from .predict import NnunetModel, organ_check, fit_fp_filter
+    m = NnunetModel(model_dir(s, s.preset), device=resolve_device(device), mirroring='off')
+    raw = Path(s.nnunet_raw)/m.model_dir.parent.name
+    if m.organ_labels: organ_check(m, raw, int(s.connectivity), cases=cases)
+    fit_fp_filter(m, raw, int(s.connectivity), cases=cases)
+
 def stage_predict(out:Path,        # the run folder
                   s:Settings,      # the run's settings (`demo_settings`)
                   mode:str,        # 'quick' or 'default' (not used by this stage)
@@ -120,6 +129,8 @@ def stage_predict(out:Path,        # the run folder
                   ) -> dict:
     "nnU-Net (test-time mirroring `tta`, `50_predict`) and threshold-baseline masks for every test case."
     t0 = time.time()
+    if (k := MODES[mode].get('check_cases')) and s.preset == 'tiny':   # quick: the organ check and FP filter on k training scans
+        _check_model(s, device, k)
     a = predict(out/'cohort', out/'predictions'/'nnunet', 'nnunet', settings=s, device=device, split='test', tta=tta,
                 overwrite=True)
     t1 = time.time()
