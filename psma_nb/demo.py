@@ -112,27 +112,16 @@ def stage_train(out:Path,    # the run folder
                 seconds=json.loads((fold/'psma_train.json').read_text())['seconds'])
 
 # %% ../nbs/95_demo.ipynb #13ecf799
-def _check_model(s:Settings, device:str, cases:int):
-    "The trained model's organ check and false-positive filter (`50_predict`) on its first `cases` training scans, kept in its folder for `predict`."
-    from .train import model_dir
-    from .predict import NnunetModel, organ_check, fit_fp_filter
-    m = NnunetModel(model_dir(s, s.preset), device=resolve_device(device), mirroring='off')
-    raw = Path(s.nnunet_raw)/m.model_dir.parent.name
-    if m.organ_labels: organ_check(m, raw, int(s.connectivity), cases=cases)
-    fit_fp_filter(m, raw, int(s.connectivity), cases=cases)
-
 def stage_predict(out:Path,        # the run folder
                   s:Settings,      # the run's settings (`demo_settings`)
-                  mode:str,        # 'quick' or 'default' (not used by this stage)
+                  mode:str,        # 'quick' or 'default' (`MODES`: training scans of the model's checks)
                   device:str,      # torch device: 'cpu' or 'cuda'
                   tta:str='auto',  # test-time mirroring: 'auto', 'focused', 'all', 'off'
                   ) -> dict:
     "nnU-Net (test-time mirroring `tta`, `50_predict`) and threshold-baseline masks for every test case."
     t0 = time.time()
-    if (k := MODES[mode].get('check_cases')) and s.preset == 'tiny':   # quick: the organ check and FP filter on k training scans
-        _check_model(s, device, k)
     a = predict(out/'cohort', out/'predictions'/'nnunet', 'nnunet', settings=s, device=device, split='test', tta=tta,
-                overwrite=True)
+                overwrite=True, check_cases=MODES[mode]['check_cases'])
     t1 = time.time()
     b = predict(out/'cohort', out/'predictions'/'threshold', 'threshold', settings=s, split='test', overwrite=True)
     return dict(cases=len(a), nnunet_seconds=round(t1 - t0, 1), threshold_seconds=round(time.time() - t1, 1),

@@ -25,7 +25,7 @@ from .outline import outline_lesions, outline_rule
 
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
-           'MIRRORING', 'FOCUS_MARGIN', 'WINDOW_BATCH', 'ORGAN_FILTERS', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
+           'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_FILTERS', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
            'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
            'TRAINING_MEMO', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input',
            'find_inputs', 'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
@@ -191,7 +191,8 @@ def threshold_predict(images:dict,                            # SimpleITK images
 # %% ../nbs/50_predict.ipynb #4acae06d
 MIRRORING = ('focused', 'all', 'off')   # test-time mirroring: around candidate lesions, in every window (nnU-Net's), none
 FOCUS_MARGIN = 2.0   # a voxel is a candidate lesion voxel when its lesion logit is at most this far below the best other class
-WINDOW_BATCH = 2     # windows per network call (float32 on a CPU: 1.6x faster per window than one at a time)
+
+
 
 def lesion_margin(logits,        # torch tensor of class logits (classes, z, y, x)
                   lesion:int=1,  # class index of the lesion
@@ -208,6 +209,7 @@ def _predictor_class():
     import itertools, torch
     from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
     from nnunetv2.inference.sliding_window_prediction import compute_gaussian
+    from psma_nb.nnunet_trainers.psma_presets import WINDOW_BATCH
 
     class PsmaPredictor(nnUNetPredictor):
         "nnU-Net's predictor; its sliding window batches windows, sums in float32 and mirrors 'all', 'focused' or 'off'."
@@ -288,11 +290,11 @@ class NnunetModel:
                  folds=None,                             # folds to ensemble (default: every trained fold)
                  device:str='cpu',                       # 'cpu' or 'cuda'
                  mirroring:str='focused',                # test-time mirroring: 'focused', 'all' (nnU-Net's) or 'off'
-                 step:float=0.5,                         # sliding-window step, a fraction of the patch
+                 step:float|None=None,                   # sliding-window step, a fraction of the patch (default: `default_step`)
                  checkpoint:str='checkpoint_final.pth',  # checkpoint file in each fold folder
                  ):
         import torch
-        from psma_nb.nnunet_trainers.psma_presets import add_trainer_dir, cpu_bf16
+        from psma_nb.nnunet_trainers.psma_presets import add_trainer_dir, cpu_bf16, default_step
         if mirroring not in MIRRORING: raise PsmaError(f"mirroring must be one of {', '.join(MIRRORING)}, not {mirroring!r}")
         self.model_dir = Path(model_dir)
         self.channels = _model_channels(self.model_dir)
@@ -300,8 +302,9 @@ class NnunetModel:
         add_trainer_dir()
         self.folds, self.checkpoint = _find_folds(self.model_dir, folds, checkpoint), checkpoint
         self.device, self.mirroring, self.bf16 = device, mirroring, device == 'cpu' and cpu_bf16()
+        self.step = default_step(device) if step is None else step
         with contextlib.redirect_stdout(io.StringIO()):
-            self.predictor = _predictor_class()(tile_step_size=step, use_gaussian=True, use_mirroring=mirroring != 'off',
+            self.predictor = _predictor_class()(tile_step_size=self.step, use_gaussian=True, use_mirroring=mirroring != 'off',
                                                perform_everything_on_device=device == 'cuda', device=torch.device(device),
                                                verbose=False, verbose_preprocessing=False, allow_tqdm=False)
             self.predictor.mirroring = mirroring
@@ -593,39 +596,44 @@ def load_fp_filter(model_dir,  # model folder (psma_fp_filter.pkl)
     return pickle.loads(f.read_bytes()) if f.is_file() else None
 
 # %% ../nbs/50_predict.ipynb #978d697e
-def _model_organs_usable(model, todo, organ_filter:str, s:Settings, conn:int) -> dict:
+def _training_raw(model:NnunetModel, s:Settings) -> Path:
+    "The nnU-Net raw dataset the model was trained on: the settings' `nnunet_raw` / the model's dataset folder."
+    return Path(s.nnunet_raw)/model.model_dir.parent.name
+
+def _model_organs_usable(model, todo, organ_filter:str, s:Settings, conn:int, cases:int|None=None) -> dict:
     "For --organ-filter auto on cases without an organ map: the model's organ check (`organ_check`), logged once."
     if model is None or not model.organ_labels or organ_filter != 'auto': return {}
     if all(not i.dicom and (i.path/'ORGANS.nii.gz').exists() for i in todo): return {}
-    raw = Path(s.nnunet_raw)/model.model_dir.parent.name
-    check = organ_check(model, raw, conn) if raw.is_dir() else dict(usable=False, rule=f"its training data {raw} is not here")
+    raw = _training_raw(model, s)
+    check = organ_check(model, raw, conn, cases or ORGAN_CHECK_CASES) if raw.is_dir() else dict(usable=False, rule=f"its training data {raw} is not here")
     if not check['usable']:
         log(f"organ filter: the model's own organ map is not used where a study has no ORGANS.nii.gz ({check['rule']}; "
             f"{check.get('lesions_found', '')} {check.get('false_components', '')}); --organ-filter model uses it anyway")
     return check
 
-def _fp_filter_for(model, todo, fp_filter:str, s:Settings, conn:int) -> tuple:
+def _fp_filter_for(model, todo, fp_filter:str, s:Settings, conn:int, cases:int|None=None) -> tuple:
     "For cases without an organ map and --fp-filter auto: (the model's false-positive filter or None, its record), fitted on first use."
     if model is None or fp_filter == 'off': return None, {}
     if all(not i.dicom and (i.path/'ORGANS.nii.gz').exists() for i in todo): return None, {}
-    raw = Path(s.nnunet_raw)/model.model_dir.parent.name
-    if (model.model_dir/FP_FILTER_RECORD).exists() or raw.is_dir(): rec = fit_fp_filter(model, raw, conn)
+    raw = _training_raw(model, s)
+    if (model.model_dir/FP_FILTER_RECORD).exists() or raw.is_dir(): rec = fit_fp_filter(model, raw, conn, cases or FP_FILTER_CASES)
     else: rec = dict(usable=False, rule=f"its training data {raw} is not here to fit it on")
     if not rec['usable']: log(f"false-positive filter: not used ({rec['rule']})")
     return (load_fp_filter(model.model_dir) if rec['usable'] else None), rec
 
+# %% ../nbs/50_predict.ipynb #0e38f556
 def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml, min_suvmax,
-                    organ_filter, outline, organs_out, conn, fp_filter='auto') -> tuple[list, dict]:
+                    organ_filter, outline, organs_out, conn, fp_filter='auto', check_cases=None) -> tuple[list, dict]:
     "The nnunet method of `predict`: one model, every case to do, post-processing, files; (rows, record)."
     from psma_nb.train import model_dir as _model_dir, resolve_device
+    from psma_nb.nnunet_trainers.psma_presets import default_step
     device = resolve_device(device or s.device)
-    mode = _mirroring(tta, device)
-    step = (0.5 if device == 'cuda' else 0.75) if step is None else step
+    mode, step = _mirroring(tta, device), default_step(device) if step is None else step
     model_dir = Path(model_dir) if model_dir else _model_dir(s, s.preset)
     rule = outline_rule(model_dir, outline)
     model = NnunetModel(model_dir, folds, device, mode, step) if todo else None
-    check = _model_organs_usable(model, todo, organ_filter, s, conn)
-    fp_clf, fp_rec = _fp_filter_for(model, todo, fp_filter, s, conn)
+    check = _model_organs_usable(model, todo, organ_filter, s, conn, check_cases)
+    fp_clf, fp_rec = _fp_filter_for(model, todo, fp_filter, s, conn, check_cases)
     for i in progress(todo, 'nnU-Net', unit='case'):
         t = time.time()
         try: img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter in ('auto', 'study'))
@@ -767,6 +775,8 @@ def predict(
     part:str|None=None,             # 'K/N': only the K-th of N interleaved shares of the cases (cluster array jobs)
     mapping=None,                   # write the table linking case ids to study folders here (keep it apart)
     fp_filter:str='auto',           # nnunet: the learned false-positive filter (`fit_fp_filter`) on cases without organ map; 'off'
+    check_cases:int|None=None,      # nnunet: training scans the organ check and the FP filter predict when first needed
+                                    # (default: `ORGAN_CHECK_CASES`, `FP_FILTER_CASES`; kept in the model folder after)
 ) -> pd.DataFrame:
     "Predict lesion masks for every case of `input` (or one part of them) into `out_dir`; returns a table of what was done."
     s, out_dir = settings or load_settings(), Path(out_dir)
@@ -797,7 +807,7 @@ def predict(
                       organ_margin_mm=ORGAN_MARGIN_MM, connectivity=conn)
     else:
         rows, record = _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml,
-                                       min_suvmax, organ_filter, outline, organs_out, conn, fp_filter)
+                                       min_suvmax, organ_filter, outline, organs_out, conn, fp_filter, check_cases)
     if dicom_seg:
         from psma_nb.masks import write_seg_dicom
         for i in inputs:
