@@ -594,6 +594,54 @@ def _bone(cv, sl, f, fin, cortex, marrow, hu_marrow, label, hu_cortex=700):
     cv.paint(sl, f, cortex, hu_cortex, label)
     if fin is not None: cv.paint(sl, fin, marrow, hu_marrow, label)
 
+# %% ../nbs/20_anatomy.ipynb #0e986761
+def _paint_ribs(cv:Canvas,   # Canvas to paint
+                b:Body,      # the patient's Body
+                mar,         # marrow uptake of a canvas slice: mar(slice, k)
+                hu_m:float,  # cancellous bone density (HU)
+               ):
+    "Twelve rib bands on the thoracic cage just outside the cavity, sloping down to the front (no random draws)."
+    g, p = cv.g, b.p
+    s_lo, s_hi = 300*p.L, 660*p.L
+    sl = g.box((s_lo, -300, -300), (s_hi, 300, 300))
+    if sl is not None:
+        S, Y, X = g.coords(sl)
+        sr = S[:, 0, 0]/p.L
+        cax = np.interp(sr, *np.asarray(CAVITY)[:, [0, 1]].T)*p.wx
+        cfr = np.interp(sr, *np.asarray(CAVITY)[:, [0, 2]].T)*p.wy
+        cbk = np.interp(sr, *np.asarray(CAVITY)[:, [0, 3]].T)*p.wy
+        q = lambda v: v[:, None, None].astype(np.float32)
+        dcav = _ellipse_d(X, Y - q((cfr + cbk)/2), q(cax) + 1, q((cbk - cfr)/2) + 1)
+        frad = _ramp(np.abs(dcav - 7) - 4.5, g.h)
+        front = np.clip((q(cbk) - Y)/q(cbk - cfr), 0, 1)           # 0 at the back, 1 at the front
+        tilt, s0, step = 65*p.L, 318*p.L, 23.5*p.L
+        uu = (S - s0 - tilt*front)/step
+        kk = np.clip(np.round(uu), 0, 11)
+        fz = _ramp(np.abs(uu - kk)*step - 5.0, g.h)
+        keep = (np.abs(X) > 24) & ~((kk >= 7) & (front > 0.62)) & ~((kk >= 10) & (front > 0.4)) & (uu > -0.4) & (uu < 11.4)
+        f = frad*fz*keep
+        cv.paint(sl, f, mar(sl, 0.8), hu_m + 150, 'ribs', thr=0.4)
+
+
+def _paint_chest_and_jaw(cv:Canvas,   # Canvas to paint
+                         b:Body,      # the patient's Body
+                         mar,         # marrow uptake of a canvas slice: mar(slice, k)
+                         hu_m:float,  # cancellous bone density (HU)
+                        ):
+    "Sternum, clavicles, scapulae and mandible (their jitter drawn from the Body's generator, in this order)."
+    g, p, u = cv.g, b.p, b.p.uptake
+    front = np.interp(410, *np.asarray(CAVITY)[:, [0, 2]].T)*p.wy
+    sl, f, fin = ellipsoid(g, b.P(405, 0, 0) + np.array([0, front - 8, 0]), np.array([85, 7, 15])*[p.L, p.wy, p.wx], (0, 0, -0.15), None, shell=2)
+    _bone(cv, sl, f, fin, u['cortex'], mar(sl), hu_m, 'other_bone')
+    for side in (-1, 1):
+        sl, f, fin = capsule_chain(g, b.pts([(322, -72, 18*side), (312, -60, 80*side), (308, -10, 128*side)], jit=2), 7, shell=2)
+        _bone(cv, sl, f, fin, u['cortex'], mar(sl, 0.8), hu_m, 'other_bone')
+        sl, f, fin = ellipsoid(g, b.P(400, 88, 105*side), np.array([75, 7, 45])*[p.L, p.wy, p.wx], (0.35*side, 0, 0), None, shell=2)
+        _bone(cv, sl, f, fin, u['cortex'], mar(sl, 0.8), hu_m, 'other_bone')
+    mand = b.pts([(160, -2, 50), (205, -8, 50), (218, -55, 36), (224, -78, 0), (218, -55, -36), (205, -8, -50), (160, -2, -50)])
+    sl, f, fin = capsule_chain(g, mand, 7, shell=2)
+    _bone(cv, sl, f, fin, u['cortex'], mar(sl, 0.6), hu_m, 'other_bone')
+
 # %% ../nbs/20_anatomy.ipynb #295eb123
 def build_skeleton(cv:Canvas,  # Canvas to paint
                    b:Body,     # the patient's Body
@@ -642,38 +690,8 @@ def build_skeleton(cv:Canvas,  # Canvas to paint
         _bone(cv, sl, f, fin, u['cortex'], mar(sl, 0.8), hu_m, 'femora')
         sl, f, fin = capsule_chain(g, b.pts([(885, 10, 118*side), (1050, 2, 98*side), (1250, -5, 88*side)]), [17, 14, 14], shell=5.0)
         _bone(cv, sl, f, fin, u['cortex'], u['fat']*1.5, -40, 'femora', hu_cortex=1200)
-    # ribs: twelve bands on the thoracic cage just outside the cavity, sloping down to the front
-    s_lo, s_hi = 300*p.L, 660*p.L
-    sl = g.box((s_lo, -300, -300), (s_hi, 300, 300))
-    if sl is not None:
-        S, Y, X = g.coords(sl)
-        sr = S[:, 0, 0]/p.L
-        cax = np.interp(sr, *np.asarray(CAVITY)[:, [0, 1]].T)*p.wx
-        cfr = np.interp(sr, *np.asarray(CAVITY)[:, [0, 2]].T)*p.wy
-        cbk = np.interp(sr, *np.asarray(CAVITY)[:, [0, 3]].T)*p.wy
-        q = lambda v: v[:, None, None].astype(np.float32)
-        dcav = _ellipse_d(X, Y - q((cfr + cbk)/2), q(cax) + 1, q((cbk - cfr)/2) + 1)
-        frad = _ramp(np.abs(dcav - 7) - 4.5, g.h)
-        front = np.clip((q(cbk) - Y)/q(cbk - cfr), 0, 1)           # 0 at the back, 1 at the front
-        tilt, s0, step = 65*p.L, 318*p.L, 23.5*p.L
-        uu = (S - s0 - tilt*front)/step
-        kk = np.clip(np.round(uu), 0, 11)
-        fz = _ramp(np.abs(uu - kk)*step - 5.0, g.h)
-        keep = (np.abs(X) > 24) & ~((kk >= 7) & (front > 0.62)) & ~((kk >= 10) & (front > 0.4)) & (uu > -0.4) & (uu < 11.4)
-        f = frad*fz*keep
-        cv.paint(sl, f, mar(sl, 0.8), hu_m + 150, 'ribs', thr=0.4)
-    # sternum, clavicles, scapulae, mandible
-    front = np.interp(410, *np.asarray(CAVITY)[:, [0, 2]].T)*p.wy
-    sl, f, fin = ellipsoid(g, b.P(405, 0, 0) + np.array([0, front - 8, 0]), np.array([85, 7, 15])*[p.L, p.wy, p.wx], (0, 0, -0.15), None, shell=2)
-    _bone(cv, sl, f, fin, u['cortex'], mar(sl), hu_m, 'other_bone')
-    for side in (-1, 1):
-        sl, f, fin = capsule_chain(g, b.pts([(322, -72, 18*side), (312, -60, 80*side), (308, -10, 128*side)], jit=2), 7, shell=2)
-        _bone(cv, sl, f, fin, u['cortex'], mar(sl, 0.8), hu_m, 'other_bone')
-        sl, f, fin = ellipsoid(g, b.P(400, 88, 105*side), np.array([75, 7, 45])*[p.L, p.wy, p.wx], (0.35*side, 0, 0), None, shell=2)
-        _bone(cv, sl, f, fin, u['cortex'], mar(sl, 0.8), hu_m, 'other_bone')
-    mand = b.pts([(160, -2, 50), (205, -8, 50), (218, -55, 36), (224, -78, 0), (218, -55, -36), (205, -8, -50), (160, -2, -50)])
-    sl, f, fin = capsule_chain(g, mand, 7, shell=2)
-    _bone(cv, sl, f, fin, u['cortex'], mar(sl, 0.6), hu_m, 'other_bone')
+    _paint_ribs(cv, b, mar, hu_m)
+    _paint_chest_and_jaw(cv, b, mar, hu_m)
     return dict(vertebrae=np.array(vert), acetabula=pelvis_pts)
 
 # %% ../nbs/20_anatomy.ipynb #20ea38ba

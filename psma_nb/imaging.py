@@ -284,6 +284,50 @@ class Steps:
     render_lesions = staticmethod(_render_lesions)
     correlated_noise = staticmethod(correlated_noise)
 
+# %% ../nbs/21_imaging.ipynb #b8b0ea2e
+def _reader_reference(recs:list,          # lesion records of `render_lesions` (updated here: visibility, observed peak, threshold)
+                      cv:Canvas,          # the painted anatomy (organ labels)
+                      p:Patient,          # the patient
+                      g:Grid,             # the image grid
+                      m_bg:np.ndarray,    # the blurred background (no lesions)
+                      suv:np.ndarray,     # the noisy SUV image
+                      level:float,        # the noise level
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    "(reference mask, truth labels): each visible lesion outlined as a reader does (`REF_FRACTION` of its peak over the background), each lesion's true extent."
+    seg = np.zeros(g.shape, np.uint8); truth = np.zeros(g.shape, np.uint16)
+    organs_phys_lut = np.zeros(256, np.intp)
+    for o in PHYSIOLOGICAL_UPTAKE: organs_phys_lut[LABEL[o]] = LABEL[o]
+    for i, r in enumerate(recs, 1):
+        bsl, s = r['bsl'], r['sig']
+        speak = float(s.max())
+        kpk = np.unravel_index(int(np.argmax(s)), s.shape)
+        bg = float(m_bg[bsl][kpk])
+        sd_bg = float(noise_sd(np.float32(bg), level))
+        core = s >= 0.5*speak
+        obs = suv[bsl]
+        peak = float(obs[core].max())
+        visible = speak >= ROSE_K*sd_bg and peak >= p.uptake['blood']
+        thr = bg + REF_FRACTION*(peak - bg)
+        ref = np.zeros(s.shape, bool)
+        if visible:
+            cand = (s >= 0.05*speak) & (obs >= thr) & (m_bg[bsl] < thr)
+            lab = label_lesions(cand, 26).dense()
+            keep = np.unique(lab[core & cand]); keep = keep[keep > 0]
+            ref = np.isin(lab, keep)
+            seg[bsl][ref] = 1
+            visible = bool(ref.any())
+        dist = ndi.distance_transform_edt(r['fbox'] < 0.5, sampling=g.spacing)
+        near = (dist > 0) & (dist <= ADJACENT_MM)                  # tissue within 10 mm of the lesion
+        labs = np.bincount(organs_phys_lut[cv.lab[bsl][near]], minlength=256) if near.any() else np.zeros(256, int)
+        r['adjacent_organ'] = ORGAN_LABELS[int(labs[1:].argmax()) + 1] if labs[1:].max() > 0 else ''
+        f = r['f']; tsl = r['sl']
+        tm = f >= 0.5
+        if not tm.any(): tm = f == f.max()
+        truth[tsl][tm & (truth[tsl] == 0)] = i
+        r.update(visible=bool(visible), suvmax_observed=peak, bg=bg, noise_sd=sd_bg, signal=speak, threshold=thr,
+                 ref_voxels=int(ref.sum()))
+    return seg, truth
+
 # %% ../nbs/21_imaging.ipynb #2bfe7880
 def simulate_case(centre:str='centre1',      # centre of the patient (a key of `CENTRES`)
                   seed:int=2024,             # cohort seed
@@ -317,39 +361,7 @@ def simulate_case(centre:str='centre1',      # centre of the patient (a key of `
     level = prof['noise']*float(np.sqrt(p.weight_kg/75))*float(nrng.lognormal(0, 0.12))
     noise = st.correlated_noise(nrng, g.shape, spacing, prof['grain_mm'])
     suv = np.maximum(m + noise_sd(m, level)*noise, 0)
-    # reference segmentation: what a reader outlines
-    seg = np.zeros(g.shape, np.uint8); truth = np.zeros(g.shape, np.uint16)
-    organs_phys_lut = np.zeros(256, np.intp)
-    for o in PHYSIOLOGICAL_UPTAKE: organs_phys_lut[LABEL[o]] = LABEL[o]
-    for i, r in enumerate(recs, 1):
-        bsl, s = r['bsl'], r['sig']
-        speak = float(s.max())
-        kpk = np.unravel_index(int(np.argmax(s)), s.shape)
-        bg = float(m_bg[bsl][kpk])
-        sd_bg = float(noise_sd(np.float32(bg), level))
-        core = s >= 0.5*speak
-        obs = suv[bsl]
-        peak = float(obs[core].max())
-        visible = speak >= ROSE_K*sd_bg and peak >= p.uptake['blood']
-        thr = bg + REF_FRACTION*(peak - bg)
-        ref = np.zeros(s.shape, bool)
-        if visible:
-            cand = (s >= 0.05*speak) & (obs >= thr) & (m_bg[bsl] < thr)
-            lab = label_lesions(cand, 26).dense()
-            keep = np.unique(lab[core & cand]); keep = keep[keep > 0]
-            ref = np.isin(lab, keep)
-            seg[bsl][ref] = 1
-            visible = bool(ref.any())
-        dist = ndi.distance_transform_edt(r['fbox'] < 0.5, sampling=g.spacing)
-        near = (dist > 0) & (dist <= ADJACENT_MM)                  # tissue within 10 mm of the lesion
-        labs = np.bincount(organs_phys_lut[cv.lab[bsl][near]], minlength=256) if near.any() else np.zeros(256, int)
-        r['adjacent_organ'] = ORGAN_LABELS[int(labs[1:].argmax()) + 1] if labs[1:].max() > 0 else ''
-        f = r['f']; tsl = r['sl']
-        tm = f >= 0.5
-        if not tm.any(): tm = f == f.max()
-        truth[tsl][tm & (truth[tsl] == 0)] = i
-        r.update(visible=bool(visible), suvmax_observed=peak, bg=bg, noise_sd=sd_bg, signal=speak, threshold=thr,
-                 ref_voxels=int(ref.sum()))
+    seg, truth = _reader_reference(recs, cv, p, g, m_bg, suv, level)   # what a reader outlines
     hu = cv.hu + 12*nrng.standard_normal(g.shape, dtype=np.float32)
     info = dict(centre=centre, scanner=scanner or centre, index=index, seed=seed, pattern=str(pattern), negative=negative, noise_level=level,
                 patient=p, grid=g, landmarks=lm)

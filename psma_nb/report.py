@@ -782,6 +782,69 @@ def _synthetic(evals) -> bool:
         if p.is_file() and 'psma_tv_truth_ml' in pd.read_csv(p, nrows=1).columns: return True
     return False
 
+# %% ../nbs/90_report.ipynb #46e98dbc
+class _Blocks:
+    "The report's blocks as they are added: section heads, paragraphs, tables (from the study tables) and figures."
+    def __init__(self, tabs:dict, ts, methods:list, dpi:int): self.B, self.tabs, self.ts, self.methods, self.dpi = [], tabs, ts, methods, dpi
+    def sec(self, k:str): self.B.append(('h2', (k, REPORT_SECTIONS[k])))
+    def p(self, s:str): self.B.append(('p', s))
+    def tab(self, f, cap:str, n_label:int=2): self.B.append(('table', _Table(*f(self.tabs, self.ts, self.methods), n_label=n_label, caption=cap)))
+    def fig(self, f, name:str, cap:str): self.B.append(('figure', Figure(_figure_png(f, self.dpi), name, cap)))
+
+def _accuracy_sections(b:_Blocks, evals:list, pub:str):
+    "Test sets, then patient, lesion and voxel level."
+    ts = b.ts
+    b.sec('test-sets')
+    b.p("Test sets as labelled by the reference cohort's cohort.csv: the centre with training scans is the "
+        "internal test set (its test split), the other centres are external test sets.")
+    b.tab(scans_table, 'Scans and lesions per test set and method')
+    b.sec('patient')
+    b.p("A scan is positive when it holds at least one lesion (reference) or one predicted component (method). "
+        "95% CI: Wilson score interval.")
+    b.tab(patient_level_table, f'Patient level, % (95% CI) · k/n; {pub}: internal test set')
+    b.sec('lesion')
+    b.p("Lesions are connected components; a reference lesion is detected when a predicted component overlaps it "
+        "(rule and connectivity below). No true negatives exist at lesion level: accuracy = TP/(TP+FP+FN). "
+        "95% CI: patient bootstrap (scans resampled), percentile.")
+    b.tab(lesion_level_table, f'Lesion level, % (95% CI) · k/n; {pub}: range over the three test sets')
+    b.sec('voxel')
+    b.p("Per scan with reference lesions; scans without reference lesions have no DSC and count in the "
+        "false-positive volume instead (autoPET volumes).")
+    b.tab(voxel_level_table, f'Voxel level, % mean ± SD · median [IQR] (n scans); {pub}: range over the three test sets')
+    have_cases = [e for e in evals if e.cases is not None]
+    if have_cases: b.fig(plot_per_scan(have_cases, ts), 'per_scan.png', 'Per-scan DSC, false-positive and false-negative volume by test set and method')
+
+# %% ../nbs/90_report.ipynb #f0f5943d
+def _study_sections(b:_Blocks, evals:list, pub:str, gallery:bool):
+    "autoPET volumes, sites, biomarker agreement and the MIP gallery."
+    ts, have_cases = b.ts, [e for e in evals if e.cases is not None]
+    b.sec('volumes')
+    a = ANCHORS['autopet']
+    b.p(f"autoPET III definitions: false-positive volume (FPV) = predicted components (18-connected) touching no "
+        f"reference voxel; false-negative volume (FNV) = reference components touching no predicted voxel. Anchor: "
+        f"{a['short']}, mean DSC {100 * a['dice']:.0f}%, FPV {a['fpv_ml']} ml, FNV {a['fnv_ml']} ml.")
+    b.tab(volume_table, f"autoPET volumes, ml: mean · median (n scans); {a['short']}: mean over four subsets")
+    b.sec('sites')
+    b.p("Sensitivity of the reference lesions by anatomical site (95% Wilson CI · detected/all), beside Kendrick et "
+        "al.'s sensitivities by site class (local = prostate/prostate bed, regional node = pelvic, distant node = "
+        "retroperitoneal and supradiaphragmatic).")
+    b.tab(sites_table, f"Lesion sensitivity by site, % (95% CI) · k/n; {ANCHORS['kendrick']['short']}: their test set")
+    b.sec('biomarkers')
+    b.p(f"Manual (reference) vs automatic patient totals. {pub}: {PUBLISHED['biomarkers']}. ICC form: ICC(A,1), "
+        f"two-way random, absolute agreement, single rater (pingouin). Bland–Altman: automatic − manual, 95% limits "
+        f"of agreement = bias ± 1.96 SD; log scale: ratio automatic/manual (scans with both values > 0).")
+    b.tab(agreement_table, 'Agreement of automatic with manual PSMA-TV (ml) and TL-PSMA (SUV·ml)', n_label=3)
+    for e in have_cases: b.fig(plot_biomarkers(e, ts), f'agreement_{_safe_name(e.name)}.png',
+                               f'{e.name}: PSMA-TV and TL-PSMA, scatter (dotted: identity) and Bland–Altman')
+    b.sec('gallery')
+    b.p("Coronal SUV maximum intensity projections (SUV 0–10) of the best, median and worst scan by DSC per test set "
+        "among scans with reference lesions; reference outlined green, prediction magenta.")
+    for e in evals:
+        if not gallery: b.p(f"{e.name}: gallery not drawn (switched off)."); continue
+        f, why = plot_gallery(e, ts, dpi=80)
+        if f is None: b.p(f"{e.name}: no gallery — {why}.")
+        else: b.fig(f, f'gallery_{_safe_name(e.name)}.png', f'{e.name}: best, median and worst scan per test set')
+
 # %% ../nbs/90_report.ipynb #77452cf1
 def build_blocks(evals:list[Evaluation],  # the evaluations (`read_evaluations`)
                  run:dict|None=None,      # the run record (run.json), or None
@@ -793,11 +856,8 @@ def build_blocks(evals:list[Evaluation],  # the evaluations (`read_evaluations`)
     ts, run = label_test_sets(evals), run or {}
     tabs = study_tables(evals, ts)
     methods = [e.name for e in evals]
-    B, csv = [], {k: v for k, v in tabs.items()}
-    sec = lambda k: B.append(('h2', (k, REPORT_SECTIONS[k])))
-    p = lambda s: B.append(('p', s))
-    tab = lambda f, cap, n_label=2: B.append(('table', _Table(*f(tabs, ts, methods), n_label=n_label, caption=cap)))
-    fig = lambda f, name, cap: B.append(('figure', Figure(_figure_png(f, dpi), name, cap)))
+    b, csv = _Blocks(tabs, ts, methods, dpi), {k: v for k, v in tabs.items()}
+    B, sec, p = b.B, b.sec, b.p
     pub = PUBLISHED['short']
     if _synthetic(evals):
         B.append(('caveat', "The reference cohort is synthetic (psma phantom). These numbers show that the pipeline "
@@ -806,51 +866,8 @@ def build_blocks(evals:list[Evaluation],  # the evaluations (`read_evaluations`)
     p(f"Methods compared: {', '.join(f'`{m}`' for m in methods)}. Published numbers: {pub} ({PUBLISHED['source']}); "
       f"ranges span the study's three test sets. Proportions are in percent with 95% confidence intervals and the "
       f"counts they rest on (k/n). A `–` is a value that cannot be computed; its footnote says why.")
-    sec('test-sets')
-    p("Test sets as labelled by the reference cohort's cohort.csv: the centre with training scans is the "
-      "internal test set (its test split), the other centres are external test sets.")
-    tab(scans_table, 'Scans and lesions per test set and method')
-    sec('patient')
-    p("A scan is positive when it holds at least one lesion (reference) or one predicted component (method). "
-      "95% CI: Wilson score interval.")
-    tab(patient_level_table, f'Patient level, % (95% CI) · k/n; {pub}: internal test set')
-    sec('lesion')
-    p("Lesions are connected components; a reference lesion is detected when a predicted component overlaps it "
-      "(rule and connectivity below). No true negatives exist at lesion level: accuracy = TP/(TP+FP+FN). "
-      "95% CI: patient bootstrap (scans resampled), percentile.")
-    tab(lesion_level_table, f'Lesion level, % (95% CI) · k/n; {pub}: range over the three test sets')
-    sec('voxel')
-    p("Per scan with reference lesions; scans without reference lesions have no DSC and count in the "
-      "false-positive volume instead (autoPET volumes).")
-    tab(voxel_level_table, f'Voxel level, % mean ± SD · median [IQR] (n scans); {pub}: range over the three test sets')
-    have_cases = [e for e in evals if e.cases is not None]
-    if have_cases: fig(plot_per_scan(have_cases, ts), 'per_scan.png', 'Per-scan DSC, false-positive and false-negative volume by test set and method')
-    sec('volumes')
-    a = ANCHORS['autopet']
-    p(f"autoPET III definitions: false-positive volume (FPV) = predicted components (18-connected) touching no "
-      f"reference voxel; false-negative volume (FNV) = reference components touching no predicted voxel. Anchor: "
-      f"{a['short']}, mean DSC {100 * a['dice']:.0f}%, FPV {a['fpv_ml']} ml, FNV {a['fnv_ml']} ml.")
-    tab(volume_table, f"autoPET volumes, ml: mean · median (n scans); {a['short']}: mean over four subsets")
-    sec('sites')
-    p("Sensitivity of the reference lesions by anatomical site (95% Wilson CI · detected/all), beside Kendrick et "
-      "al.'s sensitivities by site class (local = prostate/prostate bed, regional node = pelvic, distant node = "
-      "retroperitoneal and supradiaphragmatic).")
-    tab(sites_table, f"Lesion sensitivity by site, % (95% CI) · k/n; {ANCHORS['kendrick']['short']}: their test set")
-    sec('biomarkers')
-    p(f"Manual (reference) vs automatic patient totals. {pub}: {PUBLISHED['biomarkers']}. ICC form: ICC(A,1), "
-      f"two-way random, absolute agreement, single rater (pingouin). Bland–Altman: automatic − manual, 95% limits "
-      f"of agreement = bias ± 1.96 SD; log scale: ratio automatic/manual (scans with both values > 0).")
-    tab(agreement_table, 'Agreement of automatic with manual PSMA-TV (ml) and TL-PSMA (SUV·ml)', n_label=3)
-    for e in have_cases: fig(plot_biomarkers(e, ts), f'agreement_{_safe_name(e.name)}.png',
-                             f'{e.name}: PSMA-TV and TL-PSMA, scatter (dotted: identity) and Bland–Altman')
-    sec('gallery')
-    p("Coronal SUV maximum intensity projections (SUV 0–10) of the best, median and worst scan by DSC per test set "
-      "among scans with reference lesions; reference outlined green, prediction magenta.")
-    for e in evals:
-        if not gallery: p(f"{e.name}: gallery not drawn (switched off)."); continue
-        f, why = plot_gallery(e, ts, dpi=80)
-        if f is None: p(f"{e.name}: no gallery — {why}.")
-        else: fig(f, f'gallery_{_safe_name(e.name)}.png', f'{e.name}: best, median and worst scan per test set')
+    _accuracy_sections(b, evals, pub)
+    _study_sections(b, evals, pub, gallery)
     sec('reproducibility')
     rt = _run_tables(run, evals, run_path)
     if not run:

@@ -230,6 +230,25 @@ def _check_out(out:Path, overwrite:bool):
         raise PsmaError(f"{out} already holds {', '.join(have)}; pass --overwrite to replace the study")
     if out.exists() and not out.is_dir(): raise PsmaError(f"{out} exists and is not a folder")
 
+# %% ../nbs/13_study.ipynb #22dbc187
+def _write_study(out:Path,      # the study folder
+                 images:dict,   # study-file key -> image ('suv', 'ct', 'seg', 'organs')
+                 record:dict,   # the suv.json record
+                ):
+    "Write a converted study: into a fresh folder renamed into place, or file by file (each atomic) over an existing one, removing stale files."
+    fresh = not out.exists()
+    target = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial") if fresh else out
+    try:
+        for key, img in images.items(): write_image(img, target/STUDY_FILES[key], overwrite=True)
+        write_json(record, target/'suv.json', overwrite=True)
+        if 'organs' in images: write_json(dict(labels={str(k): v for k, v in GROUP_NAMES.items()}), target/ORGAN_TABLE_FILE, overwrite=True)
+        if fresh: os.replace(target, out)
+    finally:
+        if fresh and target.exists(): shutil.rmtree(target)
+    for key, name in STUDY_FILES.items():               # remove stale study files of an overwritten study
+        if key not in images and (out/name).exists(): (out/name).unlink()
+    if 'organs' not in images and (out/ORGAN_TABLE_FILE).exists(): (out/ORGAN_TABLE_FILE).unlink()
+
 # %% ../nbs/13_study.ipynb #f49bad12
 def convert_study(dicom_dir,                 # folder with the PET series (searched recursively)
                   out_dir,                   # study folder to write
@@ -282,19 +301,7 @@ def convert_study(dicom_dir,                 # folder with the PET series (searc
     if pseudonymous:
         for k in _PSEUDO_DROP: record.pop(k, None)
         if 'ct' in record: record['ct'] = {k: v for k, v in record['ct'].items() if k not in _PSEUDO_DROP}
-    # write: into a fresh folder renamed into place, or file by file (each atomic) over an existing study
-    fresh = not out.exists()
-    target = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial") if fresh else out
-    try:
-        for key, img in images.items(): write_image(img, target/STUDY_FILES[key], overwrite=True)
-        write_json(record, target/'suv.json', overwrite=True)
-        if organs: write_json(dict(labels={str(k): v for k, v in GROUP_NAMES.items()}), target/ORGAN_TABLE_FILE, overwrite=True)
-        if fresh: os.replace(target, out)
-    finally:
-        if fresh and target.exists(): shutil.rmtree(target)
-    for key, name in STUDY_FILES.items():               # remove stale study files of an overwritten study
-        if key not in images and (out/name).exists(): (out/name).unlink()
-    if 'organs' not in images and (out/ORGAN_TABLE_FILE).exists(): (out/ORGAN_TABLE_FILE).unlink()
+    _write_study(out, images, record)
     return record
 
 # %% ../nbs/13_study.ipynb #0c65ccf1
@@ -490,6 +497,23 @@ def _split_patients(t:pd.DataFrame, test_centres, test_fraction:float, seed:int)
         split[(t.centre == c) & t.patient.isin(test)] = 'test'
     return split
 
+# %% ../nbs/13_study.ipynb #231967ec
+def _cohort_rows(roots:list,   # cohort folders
+                 names:list,   # their centre names
+                 organs,       # [(folder, table)] per root, or None
+                ) -> pd.DataFrame:
+    "One row per study folder of the trees: case and patient ids (prefixed by the centre when there are several trees), centre, order, path, organ source."
+    rows = []
+    for i, (root, name) in enumerate(zip(roots, names)):
+        t = study_table(root)   # ids, patients, order by date (no date enters an id)
+        for r in t.itertuples():
+            p = Path(r.path)
+            rel = p.relative_to(root) if p != root else Path('.')
+            rows.append(dict(case=f"{name}_{r.case}" if len(roots) > 1 else r.case,
+                             patient=f"{name}_{r.patient}" if len(roots) > 1 else r.patient, centre=name, order=r.order,
+                             path=p, organs=None if organs is None else (_organ_source(Path(organs[i][0]), rel), organs[i][1])))
+    return pd.DataFrame(rows, columns=['case', 'patient', 'centre', 'order', 'path', 'organs'])
+
 # %% ../nbs/13_study.ipynb #d550f98a
 def link_cohort(roots,                       # cohort folders (trees of study folders, any depth)
                 out,                         # the cohort folder to make
@@ -515,16 +539,7 @@ def link_cohort(roots,                       # cohort folders (trees of study fo
         if not (out/COHORT_RECORD).is_file():
             raise PsmaError(f"{out} exists and was not made by psma cohort; choose a new folder (nothing there is replaced)")
         if not overwrite: raise PsmaError(f"{out} exists; pass --overwrite to make it again")
-    rows = []
-    for i, (root, name) in enumerate(zip(roots, names)):
-        t = study_table(root)   # ids, patients, order by date (no date enters an id)
-        for r in t.itertuples():
-            p = Path(r.path)
-            rel = p.relative_to(root) if p != root else Path('.')
-            rows.append(dict(case=f"{name}_{r.case}" if len(roots) > 1 else r.case,
-                             patient=f"{name}_{r.patient}" if len(roots) > 1 else r.patient, centre=name, order=r.order,
-                             path=p, organs=None if organs is None else (_organ_source(Path(organs[i][0]), rel), organs[i][1])))
-    t = pd.DataFrame(rows)
+    t = _cohort_rows(roots, names, organs)
     if t.empty: raise PsmaError(f"no study folders (with SUV.nii.gz) under {', '.join(map(str, roots))}")
     has_seg = np.array([(p/STUDY_FILES['seg']).is_file() for p in t.path])
     if not has_seg.all(): log(f"psma cohort: {int((~has_seg).sum())} of {len(t)} studies have no SEG.nii.gz and are left out "

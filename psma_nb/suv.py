@@ -357,6 +357,39 @@ def _check_corrected(ds:Dataset, dc:str, ov:SuvOverrides) -> list:
                         "not quantitative; pass --allow-uncorrected to convert it anyway")
     return ci
 
+# %% ../nbs/10_suv.ipynb #ab0af90e
+def _bqml_to_bw(hdrs:Sequence[Dataset], # headers of all slices of one PET series
+                info:SuvInfo,           # the conversion record, filled in here (decay, dose, times, rule)
+                ov:SuvOverrides,        # user-supplied values
+                scale:float=1.0,        # what turns the stored values into Bq/ml
+                what:str='Bq/ml',       # the values' meaning, for the rule
+               ) -> np.ndarray:
+    "Per-slice factors from Bq/ml x `scale` to SUVbw: decay to the reference time(s), injected dose, weight."
+    ds, n, W = hdrs[0], len(hdrs), info.weight_kg
+    dc = info.decay_correction = decay_correction(ds, ov)
+    info.corrected_image = _check_corrected(ds, dc, ov)
+    D, info.dose_rule = injected_dose(ds, ov); info.injected_dose_bq = D
+    if dc == 'ADMIN':
+        info.reference_rule = 'DecayCorrection ADMIN: values corrected to the injection, dose not decayed'
+        info.dose_decay_factor = 1.0
+        info.rule = f'{what}: SUVbw = C x weight / dose'
+        return np.full(n, scale * W * 1000 / D)
+    T, info.half_life_source = half_life(ds, ov); info.half_life_s = T
+    if dc == 'START':
+        ref, info.reference_rule = scan_start(hdrs, T, ov); refs = [ref] * n
+    else:
+        refs, info.reference_rule = frame_times(hdrs, T, ov)
+    inj, info.injection_rule = injection_time(ds, min(refs), ov)
+    info.injection_time, info.reference_time = inj.isoformat(), refs[0].isoformat()
+    dts = np.array([(r - inj).total_seconds() for r in refs])
+    if (dts < 0).any(): raise PsmaError(f"the injection ({inj}) is after the decay reference time ({min(refs)}); "
+                                        "check --injection-time / --reference-time")
+    info.uptake_s = float(dts.min())
+    dec = 2.0 ** (-dts / T)
+    info.dose_decay_factor = float(dec[0])
+    info.rule = f'{what}: SUVbw = C x weight / (dose x 2^(-dt/T½)), DecayCorrection {dc}'
+    return scale * W * 1000 / (D * dec)
+
 # %% ../nbs/10_suv.ipynb #6a6b9cb0
 def suv_factors(hdrs:Sequence[Dataset],     # headers of all slices of one PET series
                 suv:str='bw',               # SUV type: bw, lbm, lbm-janma, bsa, ibw
@@ -377,36 +410,10 @@ def suv_factors(hdrs:Sequence[Dataset],     # headers of all slices of one PET s
     info.height_m, info.height_source = patient_height(ds, ov)
     size = lambda kind: body_size(kind, W, info.height_m, info.sex)
     n = len(hdrs)
-
-    def bqml_to_bw(scale=1.0, what='Bq/ml'):  # Bq/ml × scale -> SUVbw
-        dc = info.decay_correction = decay_correction(ds, ov)
-        info.corrected_image = _check_corrected(ds, dc, ov)
-        D, info.dose_rule = injected_dose(ds, ov); info.injected_dose_bq = D
-        if dc == 'ADMIN':
-            info.reference_rule = 'DecayCorrection ADMIN: values corrected to the injection, dose not decayed'
-            info.dose_decay_factor = 1.0
-            info.rule = f'{what}: SUVbw = C x weight / dose'
-            return np.full(n, scale * W * 1000 / D)
-        T, info.half_life_source = half_life(ds, ov); info.half_life_s = T
-        if dc == 'START':
-            ref, info.reference_rule = scan_start(hdrs, T, ov); refs = [ref] * n
-        else:
-            refs, info.reference_rule = frame_times(hdrs, T, ov)
-        inj, info.injection_rule = injection_time(ds, min(refs), ov)
-        info.injection_time, info.reference_time = inj.isoformat(), refs[0].isoformat()
-        dts = np.array([(r - inj).total_seconds() for r in refs])
-        if (dts < 0).any(): raise PsmaError(f"the injection ({inj}) is after the decay reference time ({min(refs)}); "
-                                            "check --injection-time / --reference-time")
-        info.uptake_s = float(dts.min())
-        dec = 2.0 ** (-dts / T)
-        info.dose_decay_factor = float(dec[0])
-        info.rule = f'{what}: SUVbw = C x weight / (dose x 2^(-dt/T½)), DecayCorrection {dc}'
-        return scale * W * 1000 / (D * dec)
-
-    if units == 'BQML': f = bqml_to_bw()
+    if units == 'BQML': f = _bqml_to_bw(hdrs, info, ov)
     elif units == 'CNTS':
         acsf, ssf = _philips(ds, (0x7053, 0x1009)), _philips(ds, (0x7053, 0x1000))
-        if acsf: f = bqml_to_bw(acsf, 'CNTS x Philips activity scale factor (7053,1009) = Bq/ml')
+        if acsf: f = _bqml_to_bw(hdrs, info, ov, acsf, 'CNTS x Philips activity scale factor (7053,1009) = Bq/ml')
         elif ssf:
             info.decay_correction = ov.decay_correction or _str(ds.get('DecayCorrection'))
             info.corrected_image = _check_corrected(ds, info.decay_correction or 'START', ov)
