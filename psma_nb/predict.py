@@ -294,7 +294,7 @@ class NnunetModel:
                  checkpoint:str='checkpoint_final.pth',  # checkpoint file in each fold folder
                  ):
         import torch
-        from psma_nb.nnunet_trainers.psma_presets import add_trainer_dir, cpu_bf16, default_step
+        from psma_nb.nnunet_trainers.psma_presets import add_trainer_dir, cpu_bf16, cpu_layout, cpu_layout_on, default_step
         if mirroring not in MIRRORING: raise PsmaError(f"mirroring must be one of {', '.join(MIRRORING)}, not {mirroring!r}")
         self.model_dir = Path(model_dir)
         self.channels = _model_channels(self.model_dir)
@@ -315,6 +315,7 @@ class NnunetModel:
                 raise PsmaError(f"{self.model_dir} was trained with the nnU-Net trainer {self.model_dir.name.split('__')[0]}, "
                                 "whose code is not found here: add the folder holding it to nnUNet_extTrainer "
                                 "(psma-nb's own trainers are found without it)") from e
+        if cpu_layout_on(device): cpu_layout(self.predictor.network)   # as the trainer on a CPU (40_presets)
         labels = self.predictor.dataset_json['labels']
         self.organ_labels = {v: k for k, v in labels.items() if v not in (0, LESION_LABEL)}   # model label -> group name
 
@@ -749,6 +750,46 @@ def _recorded_cases(out_dir:Path) -> dict:
         out.update({c['case']: c for c in cases if c.get('status') == 'predicted'})
     return out
 
+# %% ../nbs/50_predict.ipynb #fa735812
+def _predict_threshold(todo:list, rows:list, out_dir:Path, s:Settings, rule:str, threshold:float) -> tuple[list, dict]:
+    "The threshold method of `predict`: every case to do, in parallel; (rows, record)."
+    conn = int(s.connectivity)
+    kw = dict(rule=rule, threshold=threshold, connectivity=conn)
+    res = parallel_map(_threshold_job, [(i, out_dir/f"{i.case}.nii.gz", kw) for i in todo], s.workers, 'threshold')
+    rows += [dict(case=i.case, status='predicted', seconds=round(t, 2)) if err is None else
+             dict(case=i.case, status='failed', seconds=0., error=err) for i, (t, err) in zip(todo, res)]
+    record = dict(method='threshold', rule=rule, threshold=threshold, min_volume_ml=THRESHOLD_MIN_ML,
+                  organs_excluded='physiological-uptake organ groups of ORGANS.nii.gz when present',
+                  organ_margin_mm=ORGAN_MARGIN_MM, connectivity=conn)
+    return rows, record
+
+def _write_dicom_segs(inputs:list, out_dir:Path, method:str):
+    "A DICOM SEG beside each predicted mask of a DICOM input, referencing its PET series."
+    from psma_nb.masks import write_seg_dicom
+    for i in inputs:
+        if not (out_dir/f"{i.case}.nii.gz").is_file(): continue   # a case that failed
+        m = sitk.ReadImage(str(out_dir/f"{i.case}.nii.gz"))
+        write_seg_dicom(m, i.path, out_dir/f"{i.case}_seg.dcm", label='PSMA-avid lesion',
+                        series=i.series, algorithm=f"psma-nb {method}", overwrite=True)
+
+def _record_run(rows:list, record:dict, out_dir:Path, method:str) -> pd.DataFrame:
+    "The table of what was done, written with the run's `record` to `predict.json` (or a part's file); bad cases named after."
+    part = record.get('part')
+    table = pd.DataFrame(rows).sort_values('case').reset_index(drop=True)
+    if (table.status == 'failed').all():   # nothing to record: the output folder is left as it was
+        raise PsmaError(f"{table.case.iloc[0]}: {table.error.iloc[0]}" if len(table) == 1 else
+                        f"all {len(table)} case(s) failed ({table.case.iloc[0]}: {table.error.iloc[0]})")
+    name = 'predict.json' if part is None else 'predict.part-{}-of-{}.json'.format(*parse_part(part))
+    write_json(dict(record, cases=table.to_dict('records')), out_dir/name)
+    log(f"{method}: {int((table.status == 'predicted').sum())} case(s) predicted, "
+        f"{int((table.status == 'existing').sum())} already there -> {out_dir}")
+    failed = table[table.status == 'failed']
+    if len(failed):   # every good case is written and recorded; the bad ones are named, and a rerun does only them
+        raise PsmaError(f"{len(failed)} of {len(table)} case(s) failed and were skipped ({failed.case.iloc[0]}: "
+                        f"{failed.error.iloc[0]}); the others are in {out_dir}: fix the input and run again to predict "
+                        f"only what is missing")
+    return table
+
 # %% ../nbs/50_predict.ipynb #f2054de1
 def predict(
     input,                          # study folder, folder of studies, or DICOM folder
@@ -797,38 +838,12 @@ def predict(
     done = _recorded_cases(out_dir)   # what earlier runs and parts recorded of the cases already there
     rows = [{**done.get(i.case, dict(case=i.case, seconds=0.)), 'status': 'existing'} for i in inputs if i not in todo]
     conn = int(s.connectivity)
-    if method == 'threshold':
-        kw = dict(rule=threshold_rule, threshold=threshold, connectivity=conn)
-        res = parallel_map(_threshold_job, [(i, out_dir/f"{i.case}.nii.gz", kw) for i in todo], s.workers, 'threshold')
-        rows += [dict(case=i.case, status='predicted', seconds=round(t, 2)) if err is None else
-                 dict(case=i.case, status='failed', seconds=0., error=err) for i, (t, err) in zip(todo, res)]
-        record = dict(method='threshold', rule=threshold_rule, threshold=threshold, min_volume_ml=THRESHOLD_MIN_ML,
-                      organs_excluded='physiological-uptake organ groups of ORGANS.nii.gz when present',
-                      organ_margin_mm=ORGAN_MARGIN_MM, connectivity=conn)
+    if method == 'threshold': rows, record = _predict_threshold(todo, rows, out_dir, s, threshold_rule, threshold)
     else:
         rows, record = _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml,
                                        min_suvmax, organ_filter, outline, organs_out, conn, fp_filter, check_cases)
-    if dicom_seg:
-        from psma_nb.masks import write_seg_dicom
-        for i in inputs:
-            if not (out_dir/f"{i.case}.nii.gz").is_file(): continue   # a case that failed
-            m = sitk.ReadImage(str(out_dir/f"{i.case}.nii.gz"))
-            write_seg_dicom(m, i.path, out_dir/f"{i.case}_seg.dcm", label='PSMA-avid lesion',
-                            series=i.series, algorithm=f"psma-nb {method}", overwrite=True)
-    table = pd.DataFrame(rows).sort_values('case').reset_index(drop=True)
-    if (table.status == 'failed').all():   # nothing to record: the output folder is left as it was
-        raise PsmaError(f"{table.case.iloc[0]}: {table.error.iloc[0]}" if len(table) == 1 else
-                        f"all {len(table)} case(s) failed ({table.case.iloc[0]}: {table.error.iloc[0]})")
-    name = 'predict.json' if part is None else 'predict.part-{}-of-{}.json'.format(*parse_part(part))
-    write_json(dict(record, asked=asked, input=str(Path(input).resolve()), split=split, part=part,
-                    cases=table.to_dict('records')), out_dir/name)
-    log(f"{method}: {int((table.status == 'predicted').sum())} case(s) predicted, "
-        f"{int((table.status == 'existing').sum())} already there -> {out_dir}")
-    failed = table[table.status == 'failed']
-    if len(failed):   # every good case is written and recorded; the bad ones are named, and a rerun does only them
-        raise PsmaError(f"{len(failed)} of {len(table)} case(s) failed and were skipped ({failed.case.iloc[0]}: "
-                        f"{failed.error.iloc[0]}); the others are in {out_dir}: fix the input and run again to predict "
-                        f"only what is missing")
+    if dicom_seg: _write_dicom_segs(inputs, out_dir, method)
+    table = _record_run(rows, dict(record, asked=asked, input=str(Path(input).resolve()), split=split, part=part), out_dir, method)
     return table
 
 # %% ../nbs/50_predict.ipynb #5a42ad2a

@@ -25,11 +25,11 @@ __all__ = ['ORGAN_WEIGHT', 'LESION_FG_SHARE', 'ORGAN_FLOOR', 'LESION', 'TINY_ITE
            'ETA_ITERATIONS', 'WINDOW_BATCH', 'PASTE_P', 'PASTE_MAX', 'PASTE_HALO', 'PASTE_CAP', 'PASTE_AMPLITUDE',
            'LOG_EPS', 'LOG_SHIFT', 'LOG_SCALE', 'combine_heads', 'lesion_only_logits', 'OrganAwareUNet',
            'LesionOrganLoss', 'LabelMapLoss', 'LesionFirstLoader', 'OrganAwareTrainer', 'tiny_schedule', 'cpu_bf16',
-           'logged_values', 'nnUNetTrainer_psmaTiny', 'add_trainer_dir', 'trainer_dir',
-           'nnUNetTrainer_psmaTinyNoOrgans', 'nnUNetTrainer_psmaTinyOrganClasses', 'nnUNetTrainer_psmaTinyOrganNet',
-           'nnUNetTrainer_psmaFull', 'nnUNetTrainer_psmaFullNoOrgans', 'default_step', 'eta_tick', 'lesion_bank',
-           'LesionPaste', 'lesion_paste_for', 'suv_scaling', 'input_ceiling', 'to_log_suv', 'from_log_suv',
-           'log_suv_hook', 'LogSUV', 'transform_names', 'log_domain']
+           'logged_values', 'cpu_layout', 'cpu_layout_on', 'CpuTraining', 'EpochBar', 'nnUNetTrainer_psmaTiny',
+           'add_trainer_dir', 'trainer_dir', 'nnUNetTrainer_psmaTinyNoOrgans', 'nnUNetTrainer_psmaTinyOrganClasses',
+           'nnUNetTrainer_psmaTinyOrganNet', 'nnUNetTrainer_psmaFull', 'nnUNetTrainer_psmaFullNoOrgans', 'default_step',
+           'eta_tick', 'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling', 'input_ceiling', 'to_log_suv',
+           'from_log_suv', 'log_suv_hook', 'LogSUV', 'transform_names', 'log_domain']
 
 # %% ../../nbs/40_presets.ipynb #85d52fdf
 ORGAN_WEIGHT = 0.5       # weight of the organ loss beside the lesion loss
@@ -223,8 +223,65 @@ def logged_values(logger, key:str) -> list:
     if hasattr(logger, 'get_value'): return list(logger.get_value(key, step=None))
     return list(logger.my_fantastic_logging[key])
 
+# %% ../../nbs/40_presets.ipynb #40b14fa9
+def cpu_layout(net:nn.Module) -> nn.Module:
+    "`net` in place for a CPU: each instance norm as the group norm it equals (a group per channel) and channels-last weights."
+    for mod in list(net.modules()):
+        for name, c in list(mod.named_children()):
+            if isinstance(c, nn.InstanceNorm3d) and c.affine and not c.track_running_stats:
+                g = nn.GroupNorm(c.num_features, c.num_features, eps=c.eps, affine=True)
+                g.weight, g.bias = c.weight, c.bias   # the same parameters: an optimizer holding them goes on
+                setattr(mod, name, g)
+    return net.to(memory_format=torch.channels_last_3d)
+
+def cpu_layout_on(device) -> bool:
+    "Use `cpu_layout` on `device`? On a CPU unless `PSMA_CPU_LAYOUT=0`; never on CUDA (nnU-Net's own layout there)."
+    return torch.device(device).type == 'cpu' and os.environ.get('PSMA_CPU_LAYOUT', '1').strip() != '0'
+
+class CpuTraining:
+    "Mixin for an nnU-Net trainer on a CPU: bfloat16 autocast where the CPU has it natively, else `cpu_layout` (float32)."
+    def initialize(self):
+        super().initialize()
+        if cpu_layout_on(self.device) and not cpu_bf16():   # float32 only: a bf16 training step is slower in it
+            cpu_layout(self.network)   # before the first step: the optimizer keeps its parameters
+
+    def _train_step(self, batch: dict) -> dict:
+        if self.device.type != 'cpu' or not cpu_bf16(): return super().train_step(batch)
+        data, target = batch['data'].to(self.device), batch['target']
+        target = [t.to(self.device) for t in target] if isinstance(target, list) else target.to(self.device)
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            output = self.network(data)
+        output = [o.float() for o in output] if isinstance(output, (list, tuple)) else output.float()
+        l = self.loss(output, target)   # the loss in float32
+        l.backward()
+        torch.nn.utils.clip_grad_norm_(self.network.parameters(), 12)
+        self.optimizer.step()
+        return {'loss': l.detach().cpu().numpy()}
+
+# %% ../../nbs/40_presets.ipynb #af517a3f
+class EpochBar:
+    "Mixin for an nnU-Net trainer: a progress bar over the epochs with the last loss and pseudo-Dice (`PSMA_QUIET` hides it)."
+    def on_train_start(self):
+        super().on_train_start()
+        from tqdm.auto import tqdm
+        quiet = os.environ.get('PSMA_QUIET', '') not in ('', '0')
+        self._bar = tqdm(total=self.num_epochs, initial=self.current_epoch, desc='train', unit='epoch',
+                         file=sys.__stderr__, disable=quiet, dynamic_ncols=True)
+
+    def on_epoch_end(self):
+        super().on_epoch_end()
+        if getattr(self, '_bar', None) is not None:
+            last = lambda k: float(logged_values(self.logger, k)[-1])
+            self._bar.set_postfix(loss=f"{last('train_losses'):.3f}", pseudo_dice=f"{last('mean_fg_dice'):.3f}")
+            self._bar.update(1)
+
+    def on_train_end(self):
+        super().on_train_end()
+        if getattr(self, '_bar', None) is not None: self._bar.close()
+
 # %% ../../nbs/40_presets.ipynb #a163afb9
-class nnUNetTrainer_psmaTiny(OrganAwareTrainer, nnUNetTrainer):
+class nnUNetTrainer_psmaTiny(EpochBar, CpuTraining, OrganAwareTrainer, nnUNetTrainer):
     "nnU-Net trainer of psma-nb's `tiny` preset: about a thousand AdamW iterations, a checkpoint every short epoch, organ-aware."
     def __init__(self, plans: dict, configuration: str, fold: int, dataset_json: dict,
                  device: torch.device = torch.device('cuda')):
@@ -259,43 +316,11 @@ class nnUNetTrainer_psmaTiny(OrganAwareTrainer, nnUNetTrainer):
         opt = torch.optim.AdamW(self.network.parameters(), lr=self.initial_lr, weight_decay=self.weight_decay, amsgrad=True)
         return opt, PolyLRScheduler(opt, self.initial_lr, self.num_epochs)
 
-    def on_train_start(self):
-        super().on_train_start()
-        from tqdm.auto import tqdm
-        quiet = os.environ.get('PSMA_QUIET', '') not in ('', '0')
-        self._bar = tqdm(total=self.num_epochs, initial=self.current_epoch, desc='train', unit='epoch',
-                         file=sys.__stderr__, disable=quiet, dynamic_ncols=True)
-
-    def on_epoch_end(self):
-        super().on_epoch_end()
-        if getattr(self, '_bar', None) is not None:
-            last = lambda k: float(logged_values(self.logger, k)[-1])
-            self._bar.set_postfix(loss=f"{last('train_losses'):.3f}", pseudo_dice=f"{last('mean_fg_dice'):.3f}")
-            self._bar.update(1)
-
-    def on_train_end(self):
-        super().on_train_end()
-        if getattr(self, '_bar', None) is not None: self._bar.close()
-
     def train_step(self, batch: dict) -> dict:
         "nnU-Net's training step (bf16 autocast on a CPU that has it natively); the first iterations tell the expected time."
         out = self._train_step(batch)
         eta_tick(self)
         return out
-
-    def _train_step(self, batch: dict) -> dict:
-        if self.device.type != 'cpu' or not cpu_bf16(): return super().train_step(batch)
-        data, target = batch['data'].to(self.device), batch['target']
-        target = [t.to(self.device) for t in target] if isinstance(target, list) else target.to(self.device)
-        self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast('cpu', dtype=torch.bfloat16):
-            output = self.network(data)
-        output = [o.float() for o in output] if isinstance(output, (list, tuple)) else output.float()
-        l = self.loss(output, target)   # the loss in float32
-        l.backward()
-        torch.nn.utils.clip_grad_norm_(self.network.parameters(), 12)
-        self.optimizer.step()
-        return {'loss': l.detach().cpu().numpy()}
 
     def perform_actual_validation(self, save_probabilities: bool = False):
         "nnU-Net's validation; skipped for fold 'all'; on a CPU without mirroring and with bf16 where native."
