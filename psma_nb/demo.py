@@ -25,9 +25,9 @@ from .predict import predict
 from .report import make_report
 
 # %% auto #0
-__all__ = ['STAGES', 'DICOM_CENTRE', 'MODES', 'CLAIM_MEASURES', 'demo_settings', 'run_config', 'stage_phantom', 'stage_convert',
-           'stage_dataset', 'stage_train', 'stage_predict', 'stage_evaluate', 'stage_report', 'PeakMemory', 'run_demo',
-           'demo_args', 'demo_main', 'study_claims']
+__all__ = ['STAGES', 'DICOM_CENTRE', 'MODES', 'CLAIM_MEASURES', 'demo_settings', 'run_config', 'demo_tta', 'stage_phantom',
+           'stage_convert', 'stage_dataset', 'stage_train', 'stage_predict', 'stage_evaluate', 'stage_report',
+           'PeakMemory', 'run_demo', 'demo_args', 'demo_main', 'study_claims']
 
 # %% ../nbs/95_demo.ipynb #c08527af
 STAGES = ('phantom', 'convert', 'dataset', 'train', 'predict', 'evaluate', 'report')
@@ -58,6 +58,13 @@ def run_config(mode:str,        # 'quick' or 'default' (`MODES`)
     "What fixes a demo run: mode, seed, preset, device, test-time mirroring, dataset, connectivity."
     return dict(mode=mode, seed=s.seed, preset=s.preset, device=device, tta=tta, dataset=s.dataset,
                 connectivity=s.connectivity)
+
+def demo_tta(tta:str,     # test-time mirroring asked for: 'auto', 'focused', 'all', 'off'
+             device:str,  # torch device of the run: 'cpu' or 'cuda'
+             ) -> str:
+    "The demo's mirroring: 'auto' is 'off' on a CPU without native bfloat16 (there it would take most of the run), else as asked."
+    from psma_nb.nnunet_trainers.psma_presets import cpu_bf16
+    return 'off' if tta == 'auto' and device == 'cpu' and not cpu_bf16() else tta
 
 # %% ../nbs/95_demo.ipynb #acafd060
 def stage_phantom(out:Path,    # the run folder
@@ -192,7 +199,7 @@ def run_demo(
     device:str|None=None,         # 'auto', 'cpu' or 'cuda' (default: settings device)
     force:bool=False,             # redo every stage
     settings:Settings|None=None,  # study settings (seed, workers, dataset id and name, connectivity)
-    tta:str='auto',               # test-time mirroring: 'auto' (focused on a CPU, all on CUDA), 'focused', 'all', 'off'
+    tta:str='auto',               # test-time mirroring: 'auto' (`demo_tta`), 'focused', 'all', 'off'
 ) -> dict:
     "Run (or resume) the whole study in `out_dir`; returns the run record (also in `run.json`)."
     base = settings or load_settings()
@@ -200,7 +207,10 @@ def run_demo(
     mode = 'quick' if quick else 'default'
     s = demo_settings(out, base, preset=preset)
     dev = resolve_device(device or s.device)
-    config = run_config(mode, s, dev, tta)
+    mirror = demo_tta(tta, dev)
+    if mirror != tta: log("test-time mirroring off: this CPU has no native bfloat16, where mirroring would take most of the "
+                          "run; --tta focused mirrors (slower)")
+    config = run_config(mode, s, dev, mirror)
     run = _load_run(out)
     if run and not force and run.get('config') != config:
         diff = ', '.join(f"{k} {run['config'].get(k)} -> {v}" for k, v in config.items() if run.get('config', {}).get(k) != v)
@@ -223,7 +233,7 @@ def run_demo(
             redo = True
             log(f"[{i}/{len(STAGES)}] {name} ...")
             t = time.time()
-            args = (out, s, mode, dev, tta) if name == 'predict' else (out, s, mode, dev) if name == 'train' else (out, s, mode)
+            args = (out, s, mode, dev, mirror) if name == 'predict' else (out, s, mode, dev) if name == 'train' else (out, s, mode)
             run['stages'][name] = dict(status='running')
             try:
                 if name == 'report': _record(out, run, pm, t_all)    # the report reads run.json
@@ -255,7 +265,8 @@ def demo_args(p,  # argparse parser to add the verb's options to
     p.add_argument('--preset', choices=('tiny', 'full'), default=None, help="training preset (default: settings preset)")
     p.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default=None, help="torch device (default: settings device)")
     p.add_argument('--tta', nargs='?', const='all', default='auto', choices=('auto', 'focused', 'all', 'off'),
-                   help="test-time mirroring: auto (default: focused on a CPU, all on CUDA), focused, all (--tta alone), off")
+                   help="test-time mirroring: auto (default: focused on a CPU with native bfloat16, off on one without, all on CUDA), "
+                        "focused, all (--tta alone), off")
     p.add_argument('--no-tta', dest='tta', action='store_const', const='off', help="no test-time mirroring (--tta off)")
     p.add_argument('--force', action='store_true', help="redo every stage, even those finished earlier")
     p.add_argument('--seed', type=int, default=None, help="seed of the cohort, training and bootstrap (default: settings)")

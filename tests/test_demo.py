@@ -59,8 +59,8 @@ def test_rerun_resumes(demo):
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stderr.count('done earlier') == 7
     assert time.time() - t < 60
-    r = run_psma('demo', '--quick', '-o', demo['out'], '--device', 'cpu')   # with mirroring: another run, refused
-    assert r.returncode == 2 and 'holds a demo run with other settings (tta off -> auto)' in r.stderr, r.stderr
+    r = run_psma('demo', '--quick', '--tta', 'focused', '-o', demo['out'], '--device', 'cpu')   # with mirroring: another run, refused
+    assert r.returncode == 2 and 'holds a demo run with other settings (tta off -> focused)' in r.stderr, r.stderr
     r = run_psma('demo', '-o', demo['out'], '--device', 'cpu')          # not --quick: another run, refused
     assert r.returncode == 2 and 'holds a demo run with other settings (mode quick -> default' in r.stderr
     assert r.stderr.count('\n') == 1
@@ -96,8 +96,13 @@ def test_nnunet_own_predict_uses_the_model(demo):
     theirs = postprocess(theirs, sitk.GetArrayFromImage(img), img.GetSpacing()[::-1], rec['min_volume_ml'], rec['min_suvmax'],
                          rec['connectivity'], uptake_mask(to_groups(sitk.GetArrayFromImage(sitk.ReadImage(str(out/'cohort'/case/'ORGANS.nii.gz'))))),
                          rec['outline'])   # and, with a fitted rule, redrew each lesion by it (nbs/31_outline.ipynb)
-    # the same model and windows give the same mask, up to boundary voxels (psma-nb runs bf16 on such CPUs)
-    assert abs(int(theirs.sum()) - int(mine.sum())) <= max(20, 0.05 * mine.sum())
+    # the same model and windows give the same mask: in float32 the same voxels (psma-nb in `cpu_layout`, nnU-Net in
+    # PyTorch's layout: measured Dice 1.0); with bf16 on a CPU that has it, up to boundary voxels of this barely trained
+    # model (measured Dice 0.94)
+    from psma_nb.nnunet_trainers.psma_presets import cpu_bf16
+    both = int((theirs.astype(bool) & mine.astype(bool)).sum())
+    dice = 2 * both / max(1, int(theirs.sum()) + int(mine.sum()))
+    assert mine.sum() > 0 and dice >= (0.85 if cpu_bf16() else 0.99), (int(theirs.sum()), int(mine.sum()), dice)
     if mine.sum() > 50: assert 2 * (theirs & mine).sum() / (theirs.sum() + mine.sum()) > 0.9
 
 
