@@ -169,7 +169,8 @@ def main(argv=None,  # arguments after `psma` (None: sys.argv[1:])
         return 1
 
 # %% ../nbs/98_cli.ipynb #a3a98df5
-def run(*argv) -> tuple[int, str, str]:
+def run(*argv,  # the command line after `psma`, e.g. `'evaluate', REF, PRED, '-o', OUT` (paths are turned into str)
+       ) -> tuple[int, str, str]:
     "Run `psma *argv` in this process: (exit status, stdout, stderr)."
     from psma_nb import core
     out, err = io.StringIO(), io.StringIO()

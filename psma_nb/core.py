@@ -193,7 +193,7 @@ def progress(it:Iterable=None,     # iterable to wrap (None: update the bar by h
     return tqdm(it, desc=desc, total=total, unit=unit, disable=is_quiet(), file=sys.stderr,
                 dynamic_ncols=True, **kwargs)
 
-def log(*msg):
+def log(*msg):  # what to print, joined by spaces as `print` does
     "Print a progress message on stderr unless quiet."
     if not is_quiet(): print(*msg, file=sys.stderr, flush=True)
 

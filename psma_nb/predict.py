@@ -25,12 +25,13 @@ from .outline import outline_lesions, outline_rule
 
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
-           'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_FILTERS', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
+           'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
            'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
            'TRAINING_MEMO', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input',
            'find_inputs', 'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
-           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'component_features', 'fp_keep',
-           'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'organ_check', 'predict', 'predict_args', 'predict_main']
+           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape', 'component_features',
+           'fp_keep', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'organ_check', 'predict', 'predict_args',
+           'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -403,8 +404,10 @@ def _filter_map(organ_filter:str, img:dict, pred:Prediction, names:dict|None, mo
     return None, 'none'
 
 # %% ../nbs/50_predict.ipynb #618446f5
+HESSIAN_MM = (4., 8.)   # scales (Gaussian sigma, mm) of the uptake-shape features at a component's hottest voxel
 FP_FEATURES = ('far_ratio', 'contrast', 'vol_ml', 'suvmax', 'peak_ratio', 'rel_z', 'lat', 'ap', 'elong',
-               'mirror_max', 'mirror_mean', 'mirror_self', 'mirror_pred')
+               'mirror_max', 'mirror_mean', 'mirror_self', 'mirror_pred',
+               *(f'hess{s:g}_{k}' for s in HESSIAN_MM for k in ('r1', 'r2', 'curv')))
 FP_FILTERS = ('auto', 'off')
 FP_FILTER_FILE = 'psma_fp_filter.pkl'     # in the model folder: the classifier, fitted on the model's own training scans
 FP_FILTER_RECORD = 'psma_fp_filter.json'  # ... and what it was fitted on, with its cross-validated effect
@@ -428,6 +431,26 @@ def _midlines(body:np.ndarray) -> np.ndarray:
     first, last = np.argmax(xs, 1), xs.shape[1] - 1 - np.argmax(xs[:, ::-1], 1)
     return np.where(xs.any(1), (first + last) / 2, (xs.shape[1] - 1) / 2)
 
+def uptake_shape(suv:np.ndarray,  # SUV (z, y, x)
+                 point,           # voxel (z, y, x) to describe, e.g. a component's hottest voxel
+                 spacing,         # voxel size (z, y, x), mm
+                 sigma_mm:float,  # scale: the Gaussian's sigma, mm
+                 ) -> tuple[float, float, float]:
+    "Shape of the uptake at `point` and scale `sigma_mm` from the Hessian's eigenvalues l1, l2, l3 (|l1| ≤ |l2| ≤ |l3|): (l1/l3, l2/l3, curvature -l3·σ²/smoothed SUV). A bright blob (a lesion) has both ratios near 1, a tube (ureter, bowel) l1/l3 near 0, a plate (an organ's surface) both near 0."
+    from scipy import ndimage as ndi
+    sp = np.asarray(spacing, float); s = sigma_mm / sp
+    r = np.ceil(4 * s).astype(int) + 1
+    box = tuple(slice(max(int(q) - k, 0), int(q) + k + 1) for q, k in zip(point, r))
+    crop, c = np.asarray(suv[box], np.float64), tuple(int(q) - b.start for q, b in zip(point, box))
+    h = np.empty((3, 3))
+    for a in range(3):
+        for b in range(a, 3):
+            order = np.eye(3, dtype=int)[a] + np.eye(3, dtype=int)[b]
+            h[a, b] = h[b, a] = ndi.gaussian_filter(crop, s, order=order, mode='nearest')[c] * sigma_mm**2 / (sp[a] * sp[b])
+    ev = np.linalg.eigvalsh(h); ev = ev[np.argsort(np.abs(ev))]
+    l3 = ev[2] if abs(ev[2]) > 1e-9 else -1e-9
+    return float(ev[0] / l3), float(ev[1] / l3), float(-ev[2] / max(ndi.gaussian_filter(crop, s, mode='nearest')[c], 1e-3))
+
 def _mirror(lab:np.ndarray, suv:np.ndarray, i:int, zyx, mids:np.ndarray, st) -> dict:
     "Uptake and predictions at component `i`'s mirror image across the body's midline: paired glands and kidneys have a twin there."
     from scipy import ndimage as ndi
@@ -447,7 +470,7 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                        spacing,              # voxel size (z, y, x), mm
                        connectivity:int=26,  # 6 (faces), 18 (+ edges) or 26 (+ corners)
                        ) -> tuple[np.ndarray, pd.DataFrame]:
-    "(component labels, one row of `FP_FEATURES` per component): uptake, contrast to its near and far surroundings, size, shape, place in the body, mirror twin."
+    "(component labels, one row of `FP_FEATURES` per component): uptake, contrast to its near and far surroundings, size, shape, place in the body, mirror twin, shape of the uptake at its peak."
     from scipy import ndimage as ndi
     comps = label_lesions(np.asarray(mask) > 0, connectivity); lab, n = comps.dense(), comps.n
     if n == 0: return lab, pd.DataFrame(columns=['component', *FP_FEATURES])
@@ -455,6 +478,7 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
     body, (z0, z1) = _body_extent(suv)
     mids = _midlines(body)
     st, rows = np.ones((3, 3, 3), bool), []
+    peaks = ndi.maximum_position(suv, lab, np.arange(1, n + 1))
     for i, box in enumerate(ndi.find_objects(lab), 1):
         pad = tuple(slice(max(b.start - 6, 0), min(b.stop + 6, s)) for b, s in zip(box, lab.shape))
         c, s = lab[pad] == i, suv[pad]
@@ -473,7 +497,8 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                          rel_z=(cz - z0) / max(z1 - z0, 1), lat=abs(cx - (xs.min() + xs.max()) / 2) / max((xs.max() - xs.min()) / 2, 1),
                          ap=(cy - (ys.min() + ys.max()) / 2) / max((ys.max() - ys.min()) / 2, 1),
                          elong=np.log(ext.max() / max(ext.min(), 1e-3)),
-                         **_mirror(lab, suv, i, tuple(a + p.start for a, p in zip(np.nonzero(c), pad)), mids, st)))
+                         **_mirror(lab, suv, i, tuple(a + p.start for a, p in zip(np.nonzero(c), pad)), mids, st),
+                         **{f'hess{h:g}_{k}': v for h in HESSIAN_MM for k, v in zip(('r1', 'r2', 'curv'), uptake_shape(suv, peaks[i - 1], sp, h))}))
     return lab, pd.DataFrame(rows)
 
 # %% ../nbs/50_predict.ipynb #a9feade9
