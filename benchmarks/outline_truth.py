@@ -12,38 +12,27 @@ same for both), and scores both against `SEG` and against `TRUTH` restricted to 
 
 Reported: lesion sensitivity, PPV (TP, FP) and mean DSC per test set, for each outline and reference.
 """
-import os, shutil, sys
+import sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 from psma_nb.demo import demo_settings
-from psma_nb.evaluate import evaluate_cohort, summarise
+from psma_nb.evaluate import link_cohort, centre_scores
 from psma_nb.predict import predict
 
 
 def truth_view(cohort:Path, dst:Path) -> Path:
-    "A cohort folder like `cohort` whose SEG.nii.gz is the true extent of the lesions its SEG holds (links for the rest)."
+    "A view of `cohort` whose SEG.nii.gz is the true extent of the lesions its SEG holds (links for the rest)."
+    link_cohort(cohort, dst, skip=('SEG.nii.gz',))
     for d in sorted(p for p in cohort.iterdir() if (p/'SUV.nii.gz').exists()):
-        (dst/d.name).mkdir(parents=True, exist_ok=True)
-        for f in d.iterdir():
-            if f.name != 'SEG.nii.gz' and not (dst/d.name/f.name).exists(): os.symlink(f.resolve(), dst/d.name/f.name)
         truth = sitk.ReadImage(str(d/'TRUTH.nii.gz'))
         les = pd.read_csv(d/'lesions.csv')
         seen = les.lesion_id[les.in_reference.astype(bool)].to_numpy() if len(les) else []
         ref = sitk.GetImageFromArray(np.isin(sitk.GetArrayFromImage(truth), seen).astype(np.uint8))
         ref.CopyInformation(truth)
         sitk.WriteImage(ref, str(dst/d.name/'SEG.nii.gz'), True)
-    for f in ('cohort.csv', 'centres.csv'): shutil.copy(cohort/f, dst/f)
     return dst
-
-
-def scores(cohort:Path, pred:Path) -> pd.DataFrame:
-    cases, lesions, info = evaluate_cohort(cohort, pred, 26, 'any', split='test', workers=2)
-    s = summarise(cases, lesions, {}, info, n_boot=0)
-    return pd.DataFrame([dict(test_set={'centre1': 'internal'}.get(g, g), sensitivity=s[g]['lesion']['sensitivity'],
-                              ppv=s[g]['lesion']['ppv'], tp=s[g]['lesion']['tp'], fp=s[g]['lesion']['fp'],
-                              dsc=s[g]['voxel']['dice_mean']) for g in s['groups'] if g != 'all'])
 
 
 if __name__ == '__main__':
@@ -54,7 +43,7 @@ if __name__ == '__main__':
         pred = exp/f'outline_{outline}'
         predict(run/'cohort', pred, settings=s, device='cpu', split='test', tta='off', outline=outline)
         for ref_name, ref in (('SEG (41 % rule)', run/'cohort'), ('TRUTH (true extent)', truth)):
-            rows += [dict(outline=outline, reference=ref_name, **r) for r in scores(ref, pred).to_dict('records')]
+            rows += [dict(outline=outline, reference=ref_name, **r) for r in centre_scores(ref, pred, workers=2).to_dict('records')]
     t = pd.DataFrame(rows)
     print(t.round(3).to_string(index=False))
     print(t.pivot_table(index=['reference', 'test_set'], columns='outline', values='dsc').round(3).to_string())

@@ -28,8 +28,9 @@ from .biomarkers import patient_biomarkers, agreement, plot_agreement, AGREEMENT
 # %% auto #0
 __all__ = ['CASE_COLUMNS', 'MISSING_POLICIES', 'OUTPUT_FILES', 'evaluate_arrays', 'default_organ_sites', 'organ_site_map',
            'truth_sites', 'check_labels', 'read_prediction', 'evaluate_study', 'split_cases', 'find_cases',
-           'read_centres', 'evaluate_cohort', 'group_summary', 'summarise', 'seeded_jitter', 'plot_distributions',
-           'save_figure', 'write_evaluation', 'evaluate_args', 'evaluate', 'evaluate_main']
+           'read_centres', 'evaluate_cohort', 'group_summary', 'summarise', 'link_cohort', 'centre_scores',
+           'seeded_jitter', 'plot_distributions', 'save_figure', 'write_evaluation', 'evaluate_args', 'evaluate',
+           'evaluate_main']
 
 # %% ../nbs/81_evaluate.ipynb #76655938
 CASE_COLUMNS = ['case', 'centre', 'dice', 'voxel_ppv', 'iou', 'voxel_sensitivity', 'surface_dice', 'hd95_mm',
@@ -269,6 +270,35 @@ def summarise(cases:pd.DataFrame,       # cases table of `evaluate_cohort`
         les = lesions if g == 'all' else lesions[lesions.centre.astype(str) == g]
         out[g] = dict(**group_summary(sel, les, n_boot, seed, level), settings=settings)
     return out
+
+# %% ../nbs/81_evaluate.ipynb #605aea7d
+def link_cohort(cohort:Path,                      # cohort folder: study folders, cohort.csv (centres.csv)
+                dst:Path,                         # folder of the view (made; existing links kept)
+                skip:tuple=('ORGANS.nii.gz',),    # file names of each study left out of the view
+                ) -> Path:
+    "A view of `cohort` without the files named in `skip`: symbolic links to every other file of every study."
+    cohort, dst = Path(cohort), Path(dst)
+    if cohort.resolve() == dst.resolve(): raise PsmaError(f"{dst}: the view must be another folder than the cohort")
+    for d in sorted(p for p in cohort.iterdir() if (p/'SUV.nii.gz').exists()):
+        (dst/d.name).mkdir(parents=True, exist_ok=True)
+        for f in d.iterdir():
+            if f.name not in skip and not (dst/d.name/f.name).exists(): (dst/d.name/f.name).symlink_to(f.resolve())
+    for f in ('cohort.csv', 'centres.csv'):
+        if (cohort/f).exists(): (dst/f).write_bytes((cohort/f).read_bytes())
+    return dst
+
+def centre_scores(ref_dir,                  # reference cohort (cohort.csv: case, centre, split)
+                  pred_dir,                 # predictions <case>.nii.gz
+                  split:str|None='test',    # the cases of this split (None: all)
+                  internal:str='centre1',   # the training centre, named 'internal' in the table
+                  workers:int=1,            # worker processes
+                  ) -> pd.DataFrame:
+    "Lesion sensitivity, PPV (TP, FP) and mean DSC per centre (`psma evaluate`'s numbers; 26-connectivity, any voxel)."
+    cases, lesions, info = evaluate_cohort(ref_dir, pred_dir, 26, 'any', split=split, workers=workers)
+    s = summarise(cases, lesions, {}, info, n_boot=0)
+    return pd.DataFrame([dict(test_set='internal' if g == internal else g, sensitivity=s[g]['lesion']['sensitivity'],
+                              ppv=s[g]['lesion']['ppv'], tp=s[g]['lesion']['tp'], fp=s[g]['lesion']['fp'],
+                              dsc=s[g]['voxel']['dice_mean']) for g in s['groups'] if g != 'all'])
 
 # %% ../nbs/81_evaluate.ipynb #6954e329
 @contextlib.contextmanager
