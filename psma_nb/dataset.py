@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 from .config import PsmaError, Settings, load_settings
-from .core import atomic_path, write_json, write_image, progress, log
+from .core import atomic_path, write_json, write_image, progress, log, to_canonical
 from .study import find_studies, read_study, study_table
 from .organs import ORGAN_GROUPS, GROUP_NAMES, LESION_LABEL, read_organ_names, to_groups
 
@@ -100,12 +100,13 @@ def _copy(src:Path, dst:Path):
     with atomic_path(dst) as tmp: shutil.copyfile(src, tmp)
     return True
 
-def _write_label(img:sitk.Image, dst:Path) -> bool:
-    "Write a label image unless `dst` already holds the same voxels on the same grid."
+def _write_image(img:sitk.Image, dst:Path) -> bool:
+    "Write an image unless `dst` already holds the same voxels on the same grid."
     if dst.exists():
         old = sitk.ReadImage(str(dst))
         if old.GetSize() == img.GetSize() and np.array_equal(sitk.GetArrayViewFromImage(old), sitk.GetArrayViewFromImage(img)) \
-           and np.allclose(old.GetSpacing(), img.GetSpacing()) and np.allclose(old.GetOrigin(), img.GetOrigin()): return False
+           and np.allclose(old.GetSpacing(), img.GetSpacing()) and np.allclose(old.GetOrigin(), img.GetOrigin()) \
+           and np.allclose(old.GetDirection(), img.GetDirection()): return False
     write_image(img, dst)
     return True
 
@@ -174,12 +175,15 @@ def _fill_dataset(folder, cohort, train, channels, pet_norm, organs, names, n_fo
         st = read_study(r.path, ct=channels == 'pet+ct', organs=organs, require_seg=True)
         if channels == 'pet+ct' and st.ct is None:
             raise PsmaError(f"{r.path} has no CTres.nii.gz, needed for --channels pet+ct; use --channels pet")
-        for src, suffix in files.items():
-            changed += _copy(Path(r.path)/src, folder/'imagesTr'/f"{r.case}{suffix}.nii.gz")
+        canonical = to_canonical(st.suv) is st.suv   # else every image is written in the orientation models see
+        for (src, suffix), img in zip(files.items(), (st.suv, st.ct)):
+            dst = folder/'imagesTr'/f"{r.case}{suffix}.nii.gz"
+            changed += _copy(Path(r.path)/src, dst) if canonical else _write_image(to_canonical(img), dst)
             wanted.add(f"imagesTr/{r.case}{suffix}.nii.gz")
         label = folder/'labelsTr'/f"{r.case}.nii.gz"
-        if organs: changed += _write_label(organ_labels(st.seg, st.organs, read_organ_names(r.path)), label)
-        else: changed += _copy(Path(r.path)/'SEG.nii.gz', label)
+        if organs: changed += _write_image(to_canonical(organ_labels(st.seg, st.organs, read_organ_names(r.path))), label)
+        elif canonical: changed += _copy(Path(r.path)/'SEG.nii.gz', label)
+        else: changed += _write_image(to_canonical(st.seg), label)
         wanted.add(f"labelsTr/{r.case}.nii.gz")
     for sub in ('imagesTr', 'labelsTr'):   # cases no longer in the training set (only ever our own copies)
         for p in (folder/sub).glob('*.nii.gz'):

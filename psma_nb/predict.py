@@ -16,7 +16,7 @@ import pandas as pd
 import SimpleITK as sitk
 from fastcore.basics import patch
 from .config import PsmaError, Settings, load_settings
-from .core import atomic_path, check_same_grid, log, parallel_map, parse_part, part as take_part, progress, write_csv, write_image, write_json, is_quiet
+from .core import atomic_path, check_same_grid, to_canonical, from_canonical, log, parallel_map, parse_part, part as take_part, progress, write_csv, write_image, write_json, is_quiet
 from .study import find_studies, is_study, read_study, study_table
 from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, read_organ_names, to_groups,
                             uptake_mask)
@@ -348,18 +348,18 @@ def _maps(predictor, logits, properties, organ_labels:dict) -> tuple:
 
 @patch
 def __call__(self:NnunetModel, images:dict) -> Prediction:
-    "The prediction for one case's images (`suv`, and `ct` for a PET+CT model), on the SUV grid."
+    "The prediction for one case's images (`suv`, and `ct` for a PET+CT model), on the SUV grid (the network sees them in `CANONICAL` orientation)."
     import torch
     from nnunetv2.inference.data_iterators import PreprocessAdapterFromNpy
     t0 = time.time()
-    suv = images['suv']
+    grid = images['suv']; suv = to_canonical(grid)
     chans = [sitk.GetArrayFromImage(suv).astype(np.float32)]
     if self.needs_ct:
         if images.get('ct') is None:
             raise PsmaError(f"the model {self.model_dir.name} takes PET and CT ({', '.join(self.channels.values())}) "
                             "but this case has no CTres.nii.gz; use a PET-only model")
-        check_same_grid(suv, images['ct'], 'SUV', 'CTres.nii.gz', hint='resample the CT onto the PET grid')
-        chans.append(sitk.GetArrayFromImage(images['ct']).astype(np.float32))
+        check_same_grid(grid, images['ct'], 'SUV', 'CTres.nii.gz', hint='resample the CT onto the PET grid')
+        chans.append(sitk.GetArrayFromImage(to_canonical(images['ct'])).astype(np.float32))
     p = self.predictor
     with contextlib.redirect_stdout(io.StringIO()):
         dct = next(PreprocessAdapterFromNpy([np.stack(chans)], [None], [{'spacing': list(suv.GetSpacing()[::-1])}], [None],
@@ -369,7 +369,7 @@ def __call__(self:NnunetModel, images:dict) -> Prediction:
             logits = p.predict_logits_from_preprocessed_data(dct['data']).float()
         lesion, organs = _maps(p, logits, dct['data_properties'], self.organ_labels)
     def image(a):
-        out = sitk.GetImageFromArray(np.asarray(a, np.uint8)); out.CopyInformation(suv); return out
+        out = sitk.GetImageFromArray(np.asarray(a, np.uint8)); out.CopyInformation(suv); return from_canonical(out, grid)
     return Prediction(image(lesion > 0), None if organs is None else image(organs),
                       dict(p.stats or {}, seconds=round(time.time() - t0, 2)))
 
@@ -665,6 +665,7 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
         try: img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter in ('auto', 'study'))
         except PsmaError as e:   # a bad case is reported and skipped; the others are predicted
             rows.append(dict(case=i.case, status='failed', seconds=0., error=' '.join(str(e).split()))); continue
+        grid = img['suv']; img = {k: v if v is None else to_canonical(v) for k, v in img.items()}   # features read front/back, head/feet
         pred = model(img)
         groups, source = _filter_map(organ_filter, img, pred, None if i.dicom else read_organ_names(i.path), check.get('usable', False))
         raw, suv_a, sp = sitk.GetArrayFromImage(pred.lesion), sitk.GetArrayFromImage(img['suv']), img['suv'].GetSpacing()[::-1]
@@ -673,9 +674,9 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
             raw, dropped = fp_keep(drop_components(raw, suv_a, sp, min_volume_ml, min_suvmax, conn), suv_a, sp, fp_clf,
                                    fp_rec['threshold'], conn)
         arr = postprocess(raw, suv_a, sp, min_volume_ml, min_suvmax, conn, None if groups is None else uptake_mask(groups), rule)
-        m = sitk.GetImageFromArray(arr); m.CopyInformation(pred.lesion)
-        if organs_out and pred.organs is not None: write_image(pred.organs, out_dir/f"{i.case}_organs.nii.gz")
-        write_image(m, out_dir/f"{i.case}.nii.gz")   # last: its presence means the case is done
+        m = sitk.GetImageFromArray(arr); m.CopyInformation(img['suv'])
+        if organs_out and pred.organs is not None: write_image(from_canonical(pred.organs, grid), out_dir/f"{i.case}_organs.nii.gz")
+        write_image(from_canonical(m, grid), out_dir/f"{i.case}.nii.gz")   # last: its presence means the case is done
         rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=source, fp_dropped=dropped,
                          mirrored_windows=pred.stats.get('mirrored_windows'), windows=pred.stats.get('windows')))
     record = dict(method='nnunet', model=str(model_dir), folds=model.folds if model else folds, tta=mode,

@@ -21,7 +21,7 @@ SLAB, SIDE = 48, 84                         # the test's scans: a 48-slice slab 
 
 
 def small_study(src:Path, dest:Path):
-    "The study `src` as the release ships it (SUV, CTres, SEG; ORGANS as psma convert --organs adds it), cut to a slab."
+    "The study `src` as the release ships it (SUV, CTres, SEG; ORGANS as psma convert --organs adds it; y axis to the front), cut to a slab."
     seg = sitk.GetArrayFromImage(sitk.ReadImage(str(src/'SEG.nii.gz')))
     per_slice = np.convolve(seg.reshape(len(seg), -1).sum(1), np.ones(SLAB), 'valid')   # lesion voxels per slab
     z0 = int(per_slice.argmax()) if per_slice.any() else (len(seg) - SLAB) // 2
@@ -29,7 +29,8 @@ def small_study(src:Path, dest:Path):
     dest.mkdir(parents=True)
     for f in ('SUV', 'CTres', 'SEG', 'ORGANS'):
         im = sitk.ReadImage(str(src/f'{f}.nii.gz'))
-        sitk.WriteImage(im[x0:x0 + SIDE, y0:y0 + SIDE, z0:z0 + SLAB], str(dest/f'{f}.nii.gz'))   # origin moves with it
+        cut = im[x0:x0 + SIDE, y0:y0 + SIDE, z0:z0 + SLAB]   # origin moves with it
+        sitk.WriteImage(sitk.DICOMOrient(cut, 'LAS'), str(dest/f'{f}.nii.gz'))   # the release's y axis runs to the front
 
 
 def leaks(folder:Path) -> list[str]:
@@ -84,6 +85,8 @@ def test_dataset_train_predict_evaluate(tree):
     assert sorted(split['train']) == sorted(set(t.case) - set(test)) and split['test_sets'] == {'internal': test}
     folds = json.loads((proj/'work'/'nnUNet_preprocessed'/ds.name/'splits_final.json').read_text())
     assert len(folds) == 3                      # 3 training patients: one fold each, never split across folds
+    for f in (ds/'imagesTr').glob('*.nii.gz'):   # the network learns one orientation: the phantom's (identity direction)
+        assert sitk.ReadImage(str(f)).GetDirection() == (1., 0., 0., 0., 1., 0., 0., 0., 1.), f.name
     for f in folds:
         assert not {patient[c] for c in f['train']} & {patient[c] for c in f['val']}
     assert sorted(c for f in folds for c in f['val']) == sorted(split['train'])
@@ -98,6 +101,11 @@ def test_dataset_train_predict_evaluate(tree):
         r = run_psma(*args, '--part', f'{k}/2', '--mapping', proj/f'mapping-{k}.csv', cwd=proj)
         assert r.returncode == 0 and '1 case(s) predicted, 0 already there' in r.stderr, r.stderr[-2000:]
     assert sorted(p.name for p in pred.glob('*.nii.gz')) == [f'{c}.nii.gz' for c in test]
+    for c in test:                              # each mask on its study's own grid (y axis to the front)
+        suv = sitk.ReadImage(str(Path(t.path[t.case == c].iloc[0])/'SUV.nii.gz'))
+        m = sitk.ReadImage(str(pred/f'{c}.nii.gz'))
+        assert m.GetDirection() == suv.GetDirection() and m.GetDirection()[4] == -1. and m.GetSize() == suv.GetSize()
+        assert np.allclose(m.GetOrigin(), suv.GetOrigin())
     assert {p.name for p in pred.glob('predict.part-*.json')} == {'predict.part-1-of-2.json', 'predict.part-2-of-2.json'}
     maps = [row for k in (1, 2) for row in csv.DictReader(open(proj/f'mapping-{k}.csv'))]   # the key, kept apart
     assert sorted(m['case'] for m in maps) == test
