@@ -21,7 +21,7 @@ from .config import PsmaError
 __all__ = ['VERSION_PACKAGES', 'SPEED_FLAGS', 'CANONICAL', 'atomic_path', 'check_out_dir', 'write_image', 'write_json',
            'write_text', 'write_csv', 'read_image', 'read_table', 'set_quiet', 'is_quiet', 'progress', 'log',
            'parallel_map', 'parse_part', 'part', 'cpu_features', 'versions', 'grid_mismatch', 'check_same_grid',
-           'resample_to', 'to_canonical', 'from_canonical']
+           'resample_to', 'orientation', 'to_canonical', 'from_canonical']
 
 # %% ../nbs/01_core.ipynb #32a07e24
 def _ext(name:str) -> str:
@@ -316,17 +316,22 @@ def resample_to(img:sitk.Image,   # image to resample
 # %% ../nbs/01_core.ipynb #f728783a
 CANONICAL = 'LPS'   # the orientation models see: voxel axes towards the patient's left, posterior and head
 
+def orientation(img:sitk.Image,  # image
+                ) -> str:
+    "The three letters its voxel axes point to (DICOM's convention, e.g. 'LPS', or 'LAS' for the autoPET files)."
+    return sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(img.GetDirection())
+
 def to_canonical(img:sitk.Image,  # image in any orientation
                  ) -> sitk.Image:
-    "`img` with its voxel axes permuted and flipped into `CANONICAL` orientation (no interpolation; the same image if it already is)."
-    if sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(img.GetDirection()) == CANONICAL: return img
-    return sitk.DICOMOrient(img, CANONICAL)
+    "`img` with its voxel axes permuted and flipped into `CANONICAL` orientation (no interpolation; `img` itself if it already is)."
+    return img if orientation(img) == CANONICAL else sitk.DICOMOrient(img, CANONICAL)
 
 def from_canonical(img:sitk.Image,   # image on `to_canonical(ref)`'s grid (e.g. a mask predicted there)
                    ref:sitk.Image,   # the input image whose grid the result takes
                    ) -> sitk.Image:
-    "`img` back on the grid of `ref`, voxel for voxel (the inverse of `to_canonical(ref)`)."
-    out = sitk.DICOMOrient(img, sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(ref.GetDirection()))
+    "`img` back on the grid of `ref`, voxel for voxel (the inverse of `to_canonical(ref)`; `img` itself if `ref` is canonical)."
+    code = orientation(ref)
+    out = img if code == CANONICAL else sitk.DICOMOrient(img, code)
     check_same_grid(ref, out, 'input', 'the reoriented image', hint='it was not made on to_canonical(ref)')
-    out.CopyInformation(ref)
+    if out is not img: out.CopyInformation(ref)
     return out

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 from .config import PsmaError, Settings, load_settings
-from .core import atomic_path, write_json, write_image, progress, log, to_canonical
+from .core import atomic_path, write_json, write_image, progress, log, to_canonical, orientation, CANONICAL
 from .study import find_studies, read_study, study_table
 from .organs import ORGAN_GROUPS, GROUP_NAMES, LESION_LABEL, read_organ_names, to_groups
 
@@ -175,7 +175,7 @@ def _fill_dataset(folder, cohort, train, channels, pet_norm, organs, names, n_fo
         st = read_study(r.path, ct=channels == 'pet+ct', organs=organs, require_seg=True)
         if channels == 'pet+ct' and st.ct is None:
             raise PsmaError(f"{r.path} has no CTres.nii.gz, needed for --channels pet+ct; use --channels pet")
-        canonical = to_canonical(st.suv) is st.suv   # else every image is written in the orientation models see
+        canonical = orientation(st.suv) == CANONICAL   # else every image is written in the orientation models see
         for (src, suffix), img in zip(files.items(), (st.suv, st.ct)):
             dst = folder/'imagesTr'/f"{r.case}{suffix}.nii.gz"
             changed += _copy(Path(r.path)/src, dst) if canonical else _write_image(to_canonical(img), dst)
