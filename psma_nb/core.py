@@ -21,7 +21,7 @@ from .config import PsmaError
 __all__ = ['VERSION_PACKAGES', 'SPEED_FLAGS', 'CANONICAL', 'atomic_path', 'check_out_dir', 'write_image', 'write_json',
            'write_text', 'write_csv', 'read_image', 'read_table', 'set_quiet', 'is_quiet', 'progress', 'log',
            'parallel_map', 'parse_part', 'part', 'cpu_features', 'versions', 'grid_mismatch', 'check_same_grid',
-           'resample_to', 'orientation', 'to_canonical', 'from_canonical']
+           'resample_to', 'orientation', 'to_canonical', 'from_canonical', 'canonical_view']
 
 # %% ../nbs/01_core.ipynb #32a07e24
 def _ext(name:str) -> str:
@@ -335,3 +335,25 @@ def from_canonical(img:sitk.Image,   # image on `to_canonical(ref)`'s grid (e.g.
     check_same_grid(ref, out, 'input', 'the reoriented image', hint='it was not made on to_canonical(ref)')
     if out is not img: out.CopyInformation(ref)
     return out
+
+# %% ../nbs/01_core.ipynb #abd40020
+def canonical_view(a:np.ndarray,           # array (z, y, x) of an image
+                   direction,              # the image's direction cosines (SimpleITK order, 9 numbers)
+                   spacing=(1., 1., 1.),   # its voxel spacing in mm (z, y, x)
+                   points=None,            # voxel indices (z, y, x) in `a`, one per row, to carry along (or None)
+                   ) -> tuple:
+    "(`a`, spacing (z, y, x), `points`) laid out as `to_canonical` lays out the image: for figures of scans in any orientation."
+    d = tuple(float(v) for v in direction)
+    if sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(d) == CANONICAL:
+        return a, tuple(spacing), None if points is None else np.asarray(points, float).reshape(-1, 3)
+    a = np.asarray(a)
+    img = sitk.GetImageFromArray(a.view(np.uint8) if a.dtype == bool else a)
+    img.SetSpacing(tuple(float(s) for s in spacing[::-1])); img.SetDirection(d)
+    c = to_canonical(img)
+    out = sitk.GetArrayFromImage(c)
+    pts = None
+    if points is not None:   # index -> physical point -> index of the canonical image (continuous: centroids)
+        pts = np.array([c.TransformPhysicalPointToContinuousIndex(
+            img.TransformContinuousIndexToPhysicalPoint(tuple(float(v) for v in p[::-1])))[::-1]
+            for p in np.asarray(points, float).reshape(-1, 3)]).reshape(-1, 3)
+    return (out.astype(bool) if a.dtype == bool else out), tuple(c.GetSpacing()[::-1]), pts

@@ -306,9 +306,14 @@ def plot_mip(suv:np.ndarray,             # SUV (z, y, x)
              vmax:float=10.,             # SUV at full black
              ax=None,                    # matplotlib axes to draw in (None: a new figure)
              title:str|None=None,        # axes title (None: none)
+             direction=None,             # the image's direction cosines (SimpleITK order): head up in any orientation; None: as stored
              ):
     "Coronal SUV maximum intensity projection (MIP) with reference (green) and predicted (magenta) lesion outlines."
     import matplotlib.pyplot as plt
+    if direction is not None:     # the voxel order of `to_canonical` (01_core): head up, patient's left on the right
+        from psma_nb.core import canonical_view
+        ref, pred = [None if m is None else canonical_view(np.asarray(m), direction)[0] for m in (ref, pred)]
+        suv, spacing, _ = canonical_view(np.asarray(suv), direction, spacing)
     if ax is None: _, ax = plt.subplots(figsize=(3, 5), dpi=80)
     ax.imshow(np.asarray(suv).max(axis=1), cmap='gray_r', vmin=0, vmax=vmax, origin='lower',
               aspect=spacing[0] / spacing[2], interpolation='nearest')

@@ -15,7 +15,7 @@ import pandas as pd
 import SimpleITK as sitk
 from . import __version__
 from .config import PsmaError
-from .core import write_csv, write_json, parallel_map, log
+from .core import write_csv, write_json, parallel_map, log, canonical_view
 from .study import read_study, study_table
 from .organs import GROUP_NAMES, GROUP_SITES
 from .lesions import (Components, label_lesions, lesion_table, lesion_sites, as_binary, check_connectivity,
@@ -103,7 +103,7 @@ def quantify_study(folder,                  # study folder (SUV.nii.gz; SEG.nii.
                    resample:bool=False,     # resample an off-grid mask (nearest neighbour) instead of refusing it
                    case:str|None=None,      # case id (default: the folder name; `study_table` ids for a nested tree)
                    ) -> tuple[dict, pd.DataFrame, dict]:
-    "Biomarkers of one study: (patients row, lesions rows, {suv, mask, comps, spacing, sites_from, pelvis_top})."
+    "Biomarkers of one study: (patients row, lesions rows, {suv, mask, comps, spacing, direction, sites_from, pelvis_top})."
     folder, c = Path(folder), check_connectivity(connectivity)
     case = case or folder.name
     try:
@@ -119,7 +119,7 @@ def quantify_study(folder,                  # study folder (SUV.nii.gz; SEG.nii.
     except PsmaError as e: raise PsmaError(f"case {case}: {e}") from None
     les['case'] = case
     sources = [n for n, m in (('truth', truth), ('organ groups', groups)) if m is not None]
-    info = dict(suv=suv, mask=mask, comps=comps, spacing=st.spacing_zyx, pelvis_top_lps_z_mm=top,
+    info = dict(suv=suv, mask=mask, comps=comps, spacing=st.spacing_zyx, direction=st.suv.GetDirection(), pelvis_top_lps_z_mm=top,
                 sites_from=' + '.join(sources) or 'none (sites unknown)')
     return _patient_row(case, les), les[LESION_COLUMNS], info
 
@@ -130,10 +130,13 @@ def plot_lesions(suv:np.ndarray,        # SUV (z, y, x)
                  title:str|None=None,   # axes title (None: none)
                  vmax:float=10.,        # SUV at full black in the MIP
                  ax=None,               # matplotlib axes to draw in (None: a new figure)
+                 direction=None,        # the image's direction cosines (SimpleITK order): head up in any orientation
                  ):
     "Coronal SUV MIP with the lesions outlined (magenta) and numbered; returns the axes."
-    ax = plot_mip(suv, None, comps.dense() > 0, spacing, vmax=vmax, ax=ax, title=title)
-    for k, (z, y, x) in enumerate(comps.centres(), 1):     # coronal MIP: x across, z up (voxel indices)
+    ax = plot_mip(suv, None, comps.dense() > 0, spacing, vmax=vmax, ax=ax, title=title, direction=direction)
+    centres = comps.centres()
+    if direction is not None: centres = canonical_view(suv, direction, spacing, centres)[2]   # where plot_mip drew them
+    for k, (z, y, x) in enumerate(centres, 1):     # coronal MIP: x across, z up (voxel indices of the drawn view)
         ax.annotate(str(k), (x, z),
                     xytext=(4, 2), textcoords='offset points', fontsize=6, color='darkred')
     return ax
@@ -152,7 +155,7 @@ def _one(item, mips=None, **kw):
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(3.2, 5.5), dpi=90)
         plot_lesions(info['suv'], info['comps'], info['spacing'],
-                     f"{case}: {row['n_lesions']} lesions, {row['psma_tv_ml']:.1f} ml", ax=ax)
+                     f"{case}: {row['n_lesions']} lesions, {row['psma_tv_ml']:.1f} ml", ax=ax, direction=info['direction'])
         save_figure(fig, Path(mips)/f'{case}.png')
     return row, les, dict(case=case, sites_from=info['sites_from'], pelvis_top_lps_z_mm=info['pelvis_top_lps_z_mm'])
 

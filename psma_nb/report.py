@@ -577,7 +577,7 @@ def plot_gallery(e:Evaluation,     # one evaluation
             st = read_study(folders[p.case], ct=False, organs=False, require_seg=True)
             suv = _arr(st.suv)
             pred = read_prediction(Path(pred_dir)/f'{p.case}.nii.gz', st.suv, bool(e.settings.get('resample')))
-            plot_mip(suv, _arr(st.seg), pred, st.spacing_zyx, vmax=vmax, ax=ax,
+            plot_mip(suv, _arr(st.seg), pred, st.spacing_zyx, vmax=vmax, ax=ax, direction=st.suv.GetDirection(),
                      title=f"{lab}\n{p.case} ({p.which})\nDSC {100 * p.dice:.1f}%")
     fig.suptitle(f"{e.name}: reference green, prediction magenta", fontsize=10)
     fig.tight_layout()

@@ -15,7 +15,7 @@ import pandas as pd
 import SimpleITK as sitk
 from . import __version__
 from .config import PsmaError
-from .core import write_csv, write_json, write_text, atomic_path, parallel_map, log, read_table
+from .core import write_csv, write_json, write_text, atomic_path, parallel_map, log, read_table, canonical_view
 from .study import read_study, study_table
 from .lesions import label_lesions, dominant_label, check_connectivity, plot_mip
 from .evaluate import save_figure
@@ -231,14 +231,17 @@ def plot_response(bsuv,             # baseline SUV (z, y, x)
                   spacing_f,        # follow-up voxel spacing in mm (z, y, x)
                   title:str='',     # figure title
                   vmax:float=10.,   # SUV at full black in the MIP
+                  direction_b=None, # baseline direction cosines (SimpleITK order): head up in any orientation
+                  direction_f=None, # follow-up direction cosines
                   ):
     "Baseline and follow-up coronal MIPs side by side; follow-up lesions green, new ones magenta and circled."
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(6.4, 5.6), dpi=90)
-    plot_mip(bsuv, bmask, None, spacing_b, vmax, axes[0], 'baseline')
+    plot_mip(bsuv, bmask, None, spacing_b, vmax, axes[0], 'baseline', direction=direction_b)
     new = np.isin(fmask, list(new_ids)) if len(new_ids) else np.zeros(fmask.shape, bool)
-    plot_mip(fsuv, (fmask > 0) & ~new, new, spacing_f, vmax, axes[1], f'follow-up: {len(new_ids)} new')
-    for k in new_ids:                     # coronal MIP: x across, z up (voxel indices)
+    plot_mip(fsuv, (fmask > 0) & ~new, new, spacing_f, vmax, axes[1], f'follow-up: {len(new_ids)} new', direction=direction_f)
+    if direction_f is not None: centres = canonical_view(fsuv, direction_f, spacing_f, centres)[2]   # where they are drawn
+    for k in new_ids:                     # coronal MIP: x across, z up (voxel indices of the drawn view)
         z, _, x = centres[int(k) - 1]
         axes[1].plot(x, z, 'o', ms=14, mfc='none', mec='magenta')
     fig.suptitle(title, fontsize=10); fig.tight_layout()
@@ -254,7 +257,7 @@ def _write_pair(out:Path, res:dict, table:pd.DataFrame, tf, figure, overwrite:bo
         new_ids = table.followup_lesion[table.status == 'new'].astype(int).tolist()
         title = f"RECIP {res['category']}: TTV {res['tv_baseline_ml']:.1f} → {res['tv_followup_ml']:.1f} ml"
         save_figure(plot_response(bi['suv'], fi['suv'], bi['mask'], fi['comps'].dense(), fi['comps'].centres(), new_ids, bi['spacing'],
-                                  fi['spacing'], title), out/'response.png')
+                                  fi['spacing'], title, direction_b=bi['direction'], direction_f=fi['direction']), out/'response.png')
 
 # %% ../nbs/83_response.ipynb #1112aad6
 def confusion(truth,                    # true categories
