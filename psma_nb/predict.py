@@ -347,8 +347,11 @@ def _maps(predictor, logits, properties, organ_labels:dict) -> tuple:
     return lesion, lut[org]
 
 @patch
-def __call__(self:NnunetModel, images:dict) -> Prediction:
-    "The prediction for one case's images (`suv`, and `ct` for a PET+CT model), on the SUV grid (the network sees them in `CANONICAL` orientation)."
+def __call__(self:NnunetModel,
+             images:dict,        # the case's images: `suv`, and `ct` for a PET+CT model
+             organs:bool=True,   # also the organ-group map (organ-aware model); False skips its export (a resampling of every organ channel)
+             ) -> Prediction:
+    "The prediction for one case's images on the SUV grid (the network sees them in `CANONICAL` orientation)."
     import torch
     from nnunetv2.inference.data_iterators import PreprocessAdapterFromNpy
     t0 = time.time()
@@ -367,7 +370,7 @@ def __call__(self:NnunetModel, images:dict) -> Prediction:
                                             num_threads_in_multithreaded=1))
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.bf16):
             logits = p.predict_logits_from_preprocessed_data(dct['data']).float()
-        lesion, organs = _maps(p, logits, dct['data_properties'], self.organ_labels)
+        lesion, organs = _maps(p, logits, dct['data_properties'], self.organ_labels if organs else {})
     def image(a):
         out = sitk.GetImageFromArray(np.asarray(a, np.uint8)); out.CopyInformation(suv); return from_canonical(out, grid)
     return Prediction(image(lesion > 0), None if organs is None else image(organs),
@@ -478,10 +481,10 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
     body, (z0, z1) = _body_extent(suv)
     mids = _midlines(body)
     st, rows = np.ones((3, 3, 3), bool), []
-    peaks = ndi.maximum_position(suv, lab, np.arange(1, n + 1))
     for i, box in enumerate(ndi.find_objects(lab), 1):
         pad = tuple(slice(max(b.start - 6, 0), min(b.stop + 6, s)) for b, s in zip(box, lab.shape))
         c, s = lab[pad] == i, suv[pad]
+        peak = tuple(int(k + p.start) for k, p in zip(np.unravel_index(np.argmax(np.where(c, s, -np.inf)), c.shape), pad))
         near = ndi.binary_dilation(c, st, iterations=2) & ~c
         far = ndi.binary_dilation(c, st, iterations=5) & ~ndi.binary_dilation(c, st, iterations=2)
         v = s[c]
@@ -498,7 +501,7 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                          ap=(cy - (ys.min() + ys.max()) / 2) / max((ys.max() - ys.min()) / 2, 1),
                          elong=np.log(ext.max() / max(ext.min(), 1e-3)),
                          **_mirror(lab, suv, i, tuple(a + p.start for a, p in zip(np.nonzero(c), pad)), mids, st),
-                         **{f'hess{h:g}_{k}': v for h in HESSIAN_MM for k, v in zip(('r1', 'r2', 'curv'), uptake_shape(suv, peaks[i - 1], sp, h))}))
+                         **{f'hess{h:g}_{k}': v for h in HESSIAN_MM for k, v in zip(('r1', 'r2', 'curv'), uptake_shape(suv, peak, sp, h))}))
     return lab, pd.DataFrame(rows)
 
 # %% ../nbs/50_predict.ipynb #a9feade9
@@ -666,7 +669,8 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
         except PsmaError as e:   # a bad case is reported and skipped; the others are predicted
             rows.append(dict(case=i.case, status='failed', seconds=0., error=' '.join(str(e).split()))); continue
         grid = img['suv']; img = {k: v if v is None else to_canonical(v) for k, v in img.items()}   # features read front/back, head/feet
-        pred = model(img)
+        pred = model(img, organs=organs_out or organ_filter == 'model' or
+                     organ_filter == 'auto' and check.get('usable', False) and img.get('organs') is None)   # else unused
         groups, source = _filter_map(organ_filter, img, pred, None if i.dicom else read_organ_names(i.path), check.get('usable', False))
         raw, suv_a, sp = sitk.GetArrayFromImage(pred.lesion), sitk.GetArrayFromImage(img['suv']), img['suv'].GetSpacing()[::-1]
         dropped = None

@@ -405,8 +405,9 @@ def eta_tick(trainer):
     (Path(trainer.output_folder)/'psma_eta.json').write_text(json.dumps(eta, indent=2) + '\n')
     if os.environ.get('PSMA_QUIET', '') in ('', '0'):
         print(f"\nexpected on this machine: training {eta['training_minutes']} min ({per_it:.2f} s per iteration x {total}); "
-              f"prediction about {eta['prediction_seconds_per_scan_without_mirroring']} s per scan without mirroring "
-              f"({windows} windows), up to 8x that with mirroring in every window", file=sys.__stderr__, flush=True)
+              f"the network's part of prediction about {eta['prediction_seconds_per_scan_without_mirroring']} s per scan "
+              f"without mirroring ({windows} windows; reading, resampling and the filters come on top), up to 8x that with "
+              f"mirroring in every window", file=sys.__stderr__, flush=True)
 
 # %% ../../nbs/40_presets.ipynb #2f40a125
 PASTE_P = 0.5     # probability that a training patch receives pasted lesions (PSMA_TINY_PASTE; 0 switches pasting off)
