@@ -7,7 +7,7 @@ Per scan, without mirroring:
 1. `NnunetModel(img)` with the organ-group map (nnU-Net's export of every organ channel onto the SUV grid) against
    `NnunetModel(img, organs=False)`, which `psma predict` uses when nothing reads the organ map.
 2. The peak voxel of every component of the model's raw lesion mask (after the SUVmax floor) as `component_features`
-   now finds it (an argmax in each component's box) against scipy's `maximum_position` (a sort of the whole scan),
+   now finds it (`component_peaks`: an argmax in each component's box) against scipy's `maximum_position` (a sort of the whole scan),
    which it used before; the peaks are checked equal.
 """
 import argparse, time
@@ -16,7 +16,7 @@ import SimpleITK as sitk
 from scipy import ndimage as ndi
 from psma_nb.core import to_canonical
 from psma_nb.lesions import label_lesions
-from psma_nb.predict import NnunetModel, find_inputs, load_input, drop_components, NNUNET_MIN_SUVMAX
+from psma_nb.predict import NnunetModel, find_inputs, load_input, drop_components, component_peaks, NNUNET_MIN_SUVMAX
 
 
 def timed(f, n=2):
@@ -25,16 +25,6 @@ def timed(f, n=2):
     for _ in range(n):
         t = time.perf_counter(); out = f(); best = min(best, time.perf_counter() - t)
     return best, out
-
-
-def box_peaks(suv, lab):
-    "The peak voxel of each component by an argmax in its box (as `component_features` finds it)."
-    peaks = []
-    for i, box in enumerate(ndi.find_objects(lab), 1):
-        pad = tuple(slice(max(b.start - 6, 0), min(b.stop + 6, s)) for b, s in zip(box, lab.shape))
-        c, s = lab[pad] == i, suv[pad]
-        peaks.append(tuple(int(k + p.start) for k, p in zip(np.unravel_index(np.argmax(np.where(c, s, -np.inf)), c.shape), pad)))
-    return peaks
 
 
 if __name__ == '__main__':
@@ -55,7 +45,7 @@ if __name__ == '__main__':
         raw = drop_components(sitk.GetArrayFromImage(q.lesion), suv, sp, 0., NNUNET_MIN_SUVMAX, 26)
         lab = label_lesions(raw > 0, 26).dense(); n = int(lab.max())
         t_sp, ref = timed(lambda: ndi.maximum_position(suv, lab, np.arange(1, n + 1)), 3)
-        t_box, ours = timed(lambda: box_peaks(suv, lab), 3)
+        t_box, ours = timed(lambda: component_peaks(suv, lab), 3)
         assert [tuple(map(int, r)) for r in ref] == ours
         rows.append((inp.case, suv.size, n, t_org, t_les, t_sp, t_box))
         print(f"{inp.case}: {suv.size / 1e6:.1f} M voxels; model with organ map {t_org:.2f} s, without {t_les:.2f} s "

@@ -29,9 +29,9 @@ __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRES
            'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
            'TRAINING_MEMO', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input',
            'find_inputs', 'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
-           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape', 'component_features',
-           'fp_keep', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'organ_check', 'predict', 'predict_args',
-           'predict_main']
+           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape', 'component_peaks',
+           'component_features', 'fp_keep', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'organ_check', 'predict',
+           'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -468,6 +468,18 @@ def _mirror(lab:np.ndarray, suv:np.ndarray, i:int, zyx, mids:np.ndarray, st) -> 
                 mirror_self=float((lab[zz, yy, mx] == i).mean()), mirror_pred=float(((l > 0) & (l != i))[near].mean()))
 
 # %% ../nbs/50_predict.ipynb #84a14abf
+def component_peaks(suv:np.ndarray,   # SUV (z, y, x)
+                    lab:np.ndarray,   # component labels 1..n on the same grid
+                    ) -> list[tuple]:
+    "The hottest voxel (z, y, x) of each component 1..n, found in the component's own box (no sort of the whole scan)."
+    from scipy import ndimage as ndi
+    out = []
+    for i, box in enumerate(ndi.find_objects(lab), 1):
+        if box is None: out.append(None); continue
+        c, s = lab[box] == i, suv[box]
+        out.append(tuple(int(k + b.start) for k, b in zip(np.unravel_index(np.argmax(np.where(c, s, -np.inf)), c.shape), box)))
+    return out
+
 def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                        suv:np.ndarray,       # SUV on the same grid
                        spacing,              # voxel size (z, y, x), mm
@@ -481,10 +493,10 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
     body, (z0, z1) = _body_extent(suv)
     mids = _midlines(body)
     st, rows = np.ones((3, 3, 3), bool), []
+    peaks = component_peaks(suv, lab)
     for i, box in enumerate(ndi.find_objects(lab), 1):
         pad = tuple(slice(max(b.start - 6, 0), min(b.stop + 6, s)) for b, s in zip(box, lab.shape))
         c, s = lab[pad] == i, suv[pad]
-        peak = tuple(int(k + p.start) for k, p in zip(np.unravel_index(np.argmax(np.where(c, s, -np.inf)), c.shape), pad))
         near = ndi.binary_dilation(c, st, iterations=2) & ~c
         far = ndi.binary_dilation(c, st, iterations=5) & ~ndi.binary_dilation(c, st, iterations=2)
         v = s[c]
@@ -501,7 +513,7 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                          ap=(cy - (ys.min() + ys.max()) / 2) / max((ys.max() - ys.min()) / 2, 1),
                          elong=np.log(ext.max() / max(ext.min(), 1e-3)),
                          **_mirror(lab, suv, i, tuple(a + p.start for a, p in zip(np.nonzero(c), pad)), mids, st),
-                         **{f'hess{h:g}_{k}': v for h in HESSIAN_MM for k, v in zip(('r1', 'r2', 'curv'), uptake_shape(suv, peak, sp, h))}))
+                         **{f'hess{h:g}_{k}': v for h in HESSIAN_MM for k, v in zip(('r1', 'r2', 'curv'), uptake_shape(suv, peaks[i - 1], sp, h))}))
     return lab, pd.DataFrame(rows)
 
 # %% ../nbs/50_predict.ipynb #a9feade9
