@@ -15,7 +15,7 @@ import pandas as pd
 import SimpleITK as sitk
 from . import __version__
 from .config import PsmaError
-from .core import write_csv, write_json, parallel_map, log, canonical_view
+from .core import write_csv, write_json, parallel_map, log, canonical_view, to_canonical
 from .study import read_study, study_table
 from .organs import GROUP_NAMES, GROUP_SITES
 from .lesions import (Components, label_lesions, lesion_table, lesion_sites, as_binary, check_connectivity,
@@ -88,6 +88,11 @@ def _slice_z(img:sitk.Image) -> np.ndarray:
     "LPS z of each axial slice (array axis 0) of an image."
     return np.array([img.TransformIndexToPhysicalPoint((0, 0, k))[2] for k in range(img.GetSize()[2])])
 
+def _pelvis_top(groups:np.ndarray, ref:sitk.Image) -> float|None:
+    "`pelvis_top_z` of an organ-group map on `ref`'s grid, read in `CANONICAL` orientation: axis 0 runs feet to head in any file layout."
+    g = sitk.GetImageFromArray(np.asarray(groups, np.uint8)); g.CopyInformation(ref); g = to_canonical(g)
+    return pelvis_top_z(sitk.GetArrayFromImage(g), _slice_z(g), g.GetSpacing()[::-1])
+
 def _patient_row(case:str, les:pd.DataFrame) -> dict:
     row = dict(case=case, **patient_biomarkers(les), suvpeak=float(les.suvpeak.max()) if len(les) else np.nan)
     for s in (*SITES, 'unknown'):
@@ -114,7 +119,7 @@ def quantify_study(folder,                  # study folder (SUV.nii.gz; SEG.nii.
         comps = label_lesions(mask, c)
         les = lesion_table(comps, suv, st.spacing_zyx, st.suv)    # centroids in patient coordinates (LPS)
         truth, groups = truth_sites(folder, st.suv), organ_site_map(folder, st, mask_path)
-        top = None if groups is None else pelvis_top_z(groups, _slice_z(st.suv), st.spacing_zyx)
+        top = None if groups is None else _pelvis_top(groups, st.suv)
         les['site'] = quantify_sites(comps, les.centroid_lps_z_mm.to_numpy(float), truth, groups, top)
     except PsmaError as e: raise PsmaError(f"case {case}: {e}") from None
     les['case'] = case
