@@ -24,9 +24,9 @@ from .dicom import scan_dicom, choose_series, read_pet, read_ct_on_pet
 from .masks import read_mask, mask_kind, find_mask_files
 
 # %% auto #0
-__all__ = ['STUDY_FILES', 'COHORT_RECORD', 'is_study', 'find_studies', 'study_date', 'study_table', 'Study', 'read_study',
-           'organs_on_pet', 'convert_study', 'convert_args', 'check_overrides', 'convert_main', 'pseudonymous_ids',
-           'link_cohort', 'cohort_args', 'cohort_main']
+__all__ = ['STUDY_FILES', 'SUV_P95_MAX', 'COHORT_RECORD', 'is_study', 'find_studies', 'study_date', 'study_table', 'Study',
+           'read_study', 'organs_on_pet', 'convert_study', 'convert_args', 'check_overrides', 'convert_main',
+           'pseudonymous_ids', 'link_cohort', 'cohort_args', 'cohort_main']
 
 # %% ../nbs/13_study.ipynb #d0fcb69f
 STUDY_FILES = dict(suv='SUV.nii.gz', ct='CTres.nii.gz', seg='SEG.nii.gz', organs='ORGANS.nii.gz')
@@ -114,6 +114,8 @@ class Study:
 def _read(path:Path) -> sitk.Image:
     return read_image(path, Path(path).name)   # whole, 3-D, one value per voxel (01_core)
 
+SUV_P95_MAX = 100.   # an SUV image's positive voxels stay below this at their 95th percentile; activity concentrations (Bq/mL) do not
+
 def _check_suv(img:sitk.Image, path:Path) -> sitk.Image:
     if img.GetNumberOfComponentsPerPixel() != 1 or img.GetDimension() != 3:
         raise PsmaError(f"{path} must be a 3-D scalar image, not {img.GetDimension()}-D with "
@@ -123,6 +125,11 @@ def _check_suv(img:sitk.Image, path:Path) -> sitk.Image:
     bad = int(a.size - np.isfinite(a).sum())   # what the file stored as NaN, read_image refused already (01_core)
     if bad: raise PsmaError(f"{path} holds {bad} non-finite (NaN or infinite) SUV values; reconvert it "
                             "(psma convert) or fix the file")
+    s = a[::3, ::3, ::3]; s = s[s > 0]   # a sample of the voxels is enough to tell the unit
+    if s.size and (p95 := float(np.percentile(s, 95))) > SUV_P95_MAX:
+        raise PsmaError(f"{path} does not look like SUV: the 95th percentile of its positive voxels is {p95:.0f}, where "
+                        f"an SUV image stays below {SUV_P95_MAX:g} (activity concentration in Bq/mL?); convert the PET to "
+                        "SUV (psma convert for DICOM) and write the study again")
     return img
 
 def _check_labels(img:sitk.Image, path:Path, binary:bool) -> sitk.Image:

@@ -299,6 +299,9 @@ BAD = {
     'predict/corrupt SUV':        lambda E: _pred_bad_suv(E, corrupt),
     'predict/SUV plain bytes':    lambda E: _pred_bad_suv(E, gunzip),
     'predict/4-D SUV':            lambda E: _pred_bad_suv(E, four_d),
+    'predict/SUV in Bq/mL':       lambda E: _pred_bad_suv(E, lambda p: rewrite(p, lambda a: a * 5000.)),
+    'quantify/SUV in Bq/mL':      lambda E: _q_bad(E, lambda p: rewrite(p, lambda a: a * 5000.)),
+    'dataset/SUV in Bq/mL':       lambda E: _ds_bad(E, lambda p: rewrite(p, lambda a: a * 5000.)),
     'predict/SUV all NaN':        lambda E: _pred_bad_suv(E, lambda p: rewrite(p, lambda a: np.full(a.shape, np.nan, np.float32))),
     'predict/new threshold, old output': lambda E: (shutil.copytree(E.f.pred, E.o) and None) or
                                   ['predict', E.f.cohort, '-o', E.o, '--method', 'threshold', '--threshold', '4'],
