@@ -538,20 +538,23 @@ def _fp_classifier():
 # %% ../nbs/50_predict.ipynb #d4a33415
 TRAINING_MEMO = 8   # training-scan predictions kept on a loaded model (the organ check and the FP filter read the same first scans)
 
-def _training_prediction(model:NnunetModel, raw_dir:Path, case:str) -> tuple:
+def _training_prediction(model:NnunetModel, raw_dir:Path, case:str,
+                         organs:bool=True,   # also the physiological-uptake mask (False: the organ map is not exported)
+                         ) -> tuple:
     "(SUV image, lesion mask, physiological-uptake mask or None) the model predicts on one training scan, with its current mirroring; the first `TRAINING_MEMO` are kept on `model` (as bits), so the organ check and the false-positive filter predict each scan once."
     memo = model.__dict__.setdefault('_training_memo', {})
     key = (str(Path(raw_dir).resolve()), case, model.weights, model.predictor.mirroring)
     imgs = dict(suv=sitk.ReadImage(str(Path(raw_dir)/'imagesTr'/f'{case}_0000.nii.gz')))
-    if key in memo:
-        shape, les, upt = memo[key]
+    if key in memo and (memo[key][3] or not organs):   # kept with the organ map, or kept and none asked for
+        shape, les, upt, _ = memo[key]
         unpack = lambda b: None if b is None else np.unpackbits(b, count=int(np.prod(shape))).reshape(shape).astype(bool)
         return imgs['suv'], unpack(les), unpack(upt)
     if model.needs_ct: imgs['ct'] = sitk.ReadImage(str(Path(raw_dir)/'imagesTr'/f'{case}_0001.nii.gz'))
-    p = model(imgs)
+    p = model(imgs, organs=organs)
     les = sitk.GetArrayFromImage(p.lesion) > 0
     upt = None if p.organs is None else uptake_mask(sitk.GetArrayFromImage(p.organs))
-    if len(memo) < TRAINING_MEMO: memo[key] = (les.shape, np.packbits(les), None if upt is None else np.packbits(upt))
+    if key in memo or len(memo) < TRAINING_MEMO:
+        memo[key] = (les.shape, np.packbits(les), None if upt is None else np.packbits(upt), organs)
     return imgs['suv'], les, upt
 
 def _training_components(model, raw_dir:Path, labels:list, connectivity:int) -> pd.DataFrame:
@@ -559,7 +562,7 @@ def _training_components(model, raw_dir:Path, labels:list, connectivity:int) -> 
     out = []
     for lf in progress(labels, 'false-positive filter', unit='case'):
         case = lf.name[:-len('.nii.gz')]
-        suv, les, _ = _training_prediction(model, Path(raw_dir), case)
+        suv, les, _ = _training_prediction(model, Path(raw_dir), case, organs=False)   # the filter reads no organ map
         s, sp = sitk.GetArrayFromImage(suv), suv.GetSpacing()[::-1]
         m = drop_components(les.astype(np.uint8), s, sp, 0., NNUNET_MIN_SUVMAX, connectivity)
         lab, f = component_features(m, s, sp, connectivity)
