@@ -208,14 +208,14 @@ def run_demo(
     s = demo_settings(out, base, preset=preset)
     dev = resolve_device(device or s.device)
     mirror = demo_tta(tta, dev)
-    if mirror != tta: log("test-time mirroring off: this CPU has no native bfloat16, where mirroring would take most of the "
-                          "run; --tta focused mirrors (slower)")
     config = run_config(mode, s, dev, mirror)
     run = _load_run(out)
-    if run and not force and run.get('config') != config:
+    if run and not force and run.get('config') != config:   # refused before anything is said: the error is the only line
         diff = ', '.join(f"{k} {run['config'].get(k)} -> {v}" for k, v in config.items() if run.get('config', {}).get(k) != v)
         raise PsmaError(f"{out} holds a demo run with other settings ({diff}); pass --force to redo it there, "
                         "or choose another folder with -o")
+    if mirror != tta: log("test-time mirroring off: this CPU has no native bfloat16, where mirroring would take most of the "
+                          "run; --tta focused mirrors (slower)")
     if force or not run: run = dict(config=config, stages={}, created=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     out.mkdir(parents=True, exist_ok=True)
     write_text(settings_text(s.as_dict(), header='# settings of this demo run (written by psma demo)\n'), out/'settings.ini')
