@@ -28,8 +28,8 @@ __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRES
            'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
            'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
            'TRAINING_MEMO', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input',
-           'find_inputs', 'load_input', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
-           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape', 'component_peaks',
+           'find_inputs', 'load_input', 'component_peaks', 'drop_components', 'postprocess', 'liver_threshold',
+           'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape',
            'component_features', 'fp_keep', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'organ_check', 'predict',
            'predict_args', 'predict_main']
 
@@ -85,6 +85,19 @@ def load_input(inp:Input,          # one case of `find_inputs`
 ORGAN_FILTER_FRACTION = 0.5   # a component at least this much inside physiological-uptake organs is dropped
 NNUNET_MIN_SUVMAX = 2.5       # nnU-Net components with a lower SUVmax are dropped (chosen on the training scans)
 
+def component_peaks(suv:np.ndarray,   # SUV (z, y, x)
+                    lab:np.ndarray,   # component labels 1..n on the same grid
+                    boxes:list|None=None,   # `ndi.find_objects(lab)` when the caller has it (None: found here)
+                    ) -> list[tuple]:
+    "The hottest voxel (z, y, x) of each component 1..n, found in the component's own box (no sort of the whole scan)."
+    from scipy import ndimage as ndi
+    out = []
+    for i, box in enumerate(ndi.find_objects(lab) if boxes is None else boxes, 1):
+        if box is None: out.append(None); continue
+        c, s = lab[box] == i, suv[box]
+        out.append(tuple(int(k + b.start) for k, b in zip(np.unravel_index(np.argmax(np.where(c, s, -np.inf)), c.shape), box)))
+    return out
+
 def drop_components(mask:np.ndarray,                             # lesion mask (z, y, x), 0/1
                     suv:np.ndarray|None=None,                    # SUV on the same grid (min_suvmax, organ_peak)
                     spacing=None,                                # voxel size (z, y, x), mm (min_volume_ml)
@@ -110,8 +123,7 @@ def drop_components(mask:np.ndarray,                             # lesion mask (
         inside = np.bincount(idx, weights=np.asarray(organ, bool).ravel(), minlength=n + 1)
         keep &= inside / np.maximum(count, 1) < organ_fraction
         if organ_peak and suv is not None:   # the component is the blurred edge of a hot organ
-            from scipy import ndimage as ndi
-            peaks = ndi.maximum_position(np.asarray(suv), lab, np.arange(1, n + 1))
+            peaks = component_peaks(np.asarray(suv), lab)   # in each component's box, not a sort of the whole scan
             keep[1:] &= ~np.asarray(organ, bool)[tuple(np.array(peaks, int).reshape(n, -1).T)]
     keep[0] = False
     return keep[lab].astype(np.uint8)
@@ -468,18 +480,6 @@ def _mirror(lab:np.ndarray, suv:np.ndarray, i:int, zyx, mids:np.ndarray, st) -> 
                 mirror_self=float((lab[zz, yy, mx] == i).mean()), mirror_pred=float(((l > 0) & (l != i))[near].mean()))
 
 # %% ../nbs/50_predict.ipynb #84a14abf
-def component_peaks(suv:np.ndarray,   # SUV (z, y, x)
-                    lab:np.ndarray,   # component labels 1..n on the same grid
-                    ) -> list[tuple]:
-    "The hottest voxel (z, y, x) of each component 1..n, found in the component's own box (no sort of the whole scan)."
-    from scipy import ndimage as ndi
-    out = []
-    for i, box in enumerate(ndi.find_objects(lab), 1):
-        if box is None: out.append(None); continue
-        c, s = lab[box] == i, suv[box]
-        out.append(tuple(int(k + b.start) for k, b in zip(np.unravel_index(np.argmax(np.where(c, s, -np.inf)), c.shape), box)))
-    return out
-
 def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                        suv:np.ndarray,       # SUV on the same grid
                        spacing,              # voxel size (z, y, x), mm
@@ -493,8 +493,9 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
     body, (z0, z1) = _body_extent(suv)
     mids = _midlines(body)
     st, rows = np.ones((3, 3, 3), bool), []
-    peaks = component_peaks(suv, lab)
-    for i, box in enumerate(ndi.find_objects(lab), 1):
+    boxes = ndi.find_objects(lab)   # one pass over the scan, for the peaks and the features
+    peaks = component_peaks(suv, lab, boxes)
+    for i, box in enumerate(boxes, 1):
         pad = tuple(slice(max(b.start - 6, 0), min(b.stop + 6, s)) for b, s in zip(box, lab.shape))
         c, s = lab[pad] == i, suv[pad]
         near = ndi.binary_dilation(c, st, iterations=2) & ~c
