@@ -25,3 +25,12 @@ def phantom_project(folder:Path, n:str) -> Path:
 @pytest.fixture
 def psma():
     return run_psma
+
+
+# The longest test files first, so that `pytest -n 2 --dist loadfile` starts them at once and its two workers end together
+# (in collection order the quick demo's file, the longest, started late and ran on alone at the end).
+LONGEST_FIRST = ('test_demo.py', 'test_pipeline.py', 'test_autopet.py')
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: each file's tests keep their order
