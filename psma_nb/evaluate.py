@@ -419,7 +419,7 @@ def evaluate(ref_dir,                    # reference cohort: study folders with 
     used = dict(ref_dir=str(Path(ref_dir).resolve()), pred_dir=str(Path(pred_dir).resolve()),
                 method=method, split=split, connectivity=c, match=str(match).strip().lower(), autopet_connectivity=AUTOPET_CONNECTIVITY,
                 suvpeak_sphere_ml=1.0, suvpeak_radius_mm=round(SPHERE_1ML_RADIUS_MM, 4),
-                surface_tolerance_mm=SURFACE_TOLERANCE_MM, surface_metrics='MONAI compute_surface_dice, compute_hausdorff_distance (95th percentile)',
+                surface_tolerance_mm=SURFACE_TOLERANCE_MM, surface_metrics='normalised surface Dice and HD95 (95th percentile) as MONAI computes them on a CPU (70_metrics)',
                 voxel_level_scans='with reference lesions', patient_ci='wilson',
                 lesion_ci='patient bootstrap, percentile', n_boot=n_boot, seed=seed, ci_level=0.95,
                 icc_form='ICC(A,1): two-way random, absolute agreement, single rater (pingouin)',
