@@ -27,9 +27,12 @@ def psma():
     return run_psma
 
 
-# The longest test files first, so that `pytest -n 2 --dist loadfile` starts them at once and its two workers end together
-# (in collection order the quick demo's file, the longest, was among the last to finish in a 1844-s CI run on a 2-core AVX2 host).
-LONGEST_FIRST = ('test_demo.py', 'test_pipeline.py', 'test_autopet.py')
+# The longest test files first (measured in CI on a 2-core AVX2 host), so that `pytest -n 2 --dist loadfile
+# --no-loadscope-reorder` hands them out first and its two workers end together. Without --no-loadscope-reorder, xdist
+# orders the files by their number of tests instead: in a 2156-s CI run test_pipeline.py started last and ran alone for
+# minutes while the other worker sat idle.
+LONGEST_FIRST = ('test_demo.py', 'test_evaluate.py', 'test_pipeline.py', 'test_autopet.py', 'test_report.py',
+                 'test_phantom.py', 'test_bad_input.py', 'test_convert.py', 'test_cli.py')
 
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
