@@ -63,8 +63,9 @@ def demo_tta(tta:str,     # test-time mirroring asked for: 'auto', 'focused', 'a
              device:str,  # torch device of the run: 'cpu' or 'cuda'
              ) -> str:
     "The demo's mirroring: 'auto' is 'off' on a CPU without native bfloat16 (there it would take most of the run), else as asked."
+    if tta != 'auto' or device != 'cpu': return tta   # (no import of the trainers' module, 5 s: a refusal or resume says so at once)
     from psma_nb.nnunet_trainers.psma_presets import cpu_bf16
-    return 'off' if tta == 'auto' and device == 'cpu' and not cpu_bf16() else tta
+    return tta if cpu_bf16() else 'off'
 
 # %% ../nbs/95_demo.ipynb #acafd060
 def stage_phantom(out:Path,    # the run folder

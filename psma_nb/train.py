@@ -171,6 +171,7 @@ def plan_and_preprocess(settings:Settings|None=None,     # study settings; None 
 def resolve_device(device:str='auto',  # 'auto' (CUDA when available), 'cpu' or 'cuda'
                    ) -> str:
     "'cuda' or 'cpu' for `device` ('auto' = CUDA when available); an error if CUDA is asked for but absent."
+    if device == 'cpu': return device   # (without importing PyTorch, 3 s)
     import torch
     if device == 'auto': return 'cuda' if torch.cuda.is_available() else 'cpu'
     if device == 'cuda' and not torch.cuda.is_available():
