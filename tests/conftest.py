@@ -22,6 +22,15 @@ def phantom_project(folder:Path, n:str) -> Path:
     return folder
 
 
+def crop_study(d:Path, n:int=48):
+    "Cut every image of the study folder `d` to the `n` axial slices with the most reference lesion, in place (fast cases)."
+    import numpy as np, nibabel as nib
+    a = np.asarray(nib.load(d/'SEG.nii.gz').dataobj)
+    z = int(np.argmax(a.sum((0, 1)))) if a.any() else a.shape[2]//2
+    z0 = int(np.clip(z - n//2, 0, a.shape[2] - n))
+    for f in d.glob('*.nii.gz'): nib.save(nib.load(f).slicer[:, :, z0:z0 + n], f)
+
+
 @pytest.fixture
 def psma():
     return run_psma

@@ -7,20 +7,12 @@ and the inputs unchanged. A few cases run the console script, where only a real 
 import gzip, hashlib, json, os, shutil
 from pathlib import Path
 import numpy as np, nibabel as nib, pytest
-from conftest import ROOT, run_psma
+from conftest import ROOT, run_psma, crop_study
 from psma_nb.cli import run
 
 SETTINGS = (ROOT/'settings.ini').read_text().replace('workers = 2', 'workers = 1')   # in-process: no forked workers
 
 # --- the fixture: a 3-case phantom cohort (with DICOM), threshold predictions and one evaluation ------
-
-def crop_study(d:Path, n:int=48):
-    "Cut every image of a study folder to the `n` axial slices with the most reference lesion (fast cases)."
-    seg = nib.load(d/'SEG.nii.gz'); a = np.asarray(seg.dataobj)
-    z = int(np.argmax(a.sum((0, 1)))) if a.any() else a.shape[2]//2
-    z0 = int(np.clip(z - n//2, 0, a.shape[2] - n))
-    for f in d.glob('*.nii.gz'): nib.save(nib.load(f).slicer[:, :, z0:z0 + n], f)
-
 
 @pytest.fixture(scope='module')
 def F(tmp_path_factory):

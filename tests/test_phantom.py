@@ -129,7 +129,7 @@ def test_dicom_round_trip_through_psma_convert(tmp_path):
 def test_interrupted_dicom_run_resumes(tmp_path):
     "Stopped while writing (SIGTERM after its first case), the same command resumes and the cohort is byte-identical to one run."
     import signal, time
-    args = ['phantom', '--n', 'centre2=3', '--seed', 5, '--dicom', '--workers', 1]
+    args = ['phantom', '--n', 'centre2=2', '--seed', 5, '--dicom', '--workers', 1]   # two cases: stopped after the first
     out = tmp_path/'cut'
     p = subprocess.Popen([str(PSMA), *map(str, args), '-o', str(out)], cwd=tmp_path,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -142,7 +142,7 @@ def test_interrupted_dicom_run_resumes(tmp_path):
     assert not list(out.glob('.*'))                                             # no half case, no run record left
     assert psma(*args, '-o', tmp_path/'whole', cwd=tmp_path).returncode == 0
     assert digest(out) == digest(tmp_path/'whole')
-    r = psma('phantom', '--n', 'centre2=3', '--seed', 6, '-o', out, cwd=tmp_path)  # a finished cohort: refused as before
+    r = psma('phantom', '--n', 'centre2=2', '--seed', 6, '-o', out, cwd=tmp_path)  # a finished cohort: refused as before
     assert r.returncode == 2 and 'pass --overwrite' in r.stderr
 
 
