@@ -19,7 +19,7 @@ from psma_nb.metrics import surface_metrics, SURFACE_TOLERANCE_MM, _crop_both
 
 
 def import_seconds(stmt:str, n:int=3) -> float:
-    "Median wall time of a fresh interpreter running `stmt`, minus nothing (the interpreter's own start is in both)."
+    "Median wall time of a fresh interpreter running `stmt` (the interpreter's own start is in both sides of the ratio)."
     ts = []
     for _ in range(n):
         t = time.perf_counter(); subprocess.run([sys.executable, '-c', stmt], check=True); ts.append(time.perf_counter() - t)
