@@ -294,6 +294,7 @@ class Prediction:
     lesion:sitk.Image             # 0/1
     organs:sitk.Image|None        # organ-group labels of `05_organs` (None: the model has no organ classes)
     stats:dict                    # windows, mirrored windows, seconds
+    probability:sitk.Image|None=None   # the network's lesion probability (float32; asked for with `probability=True`)
 
 # %% ../nbs/50_predict.ipynb #5e7ae3dc
 class NnunetModel:
@@ -342,26 +343,29 @@ class NnunetModel:
         return h.hexdigest()
 
 # %% ../nbs/50_predict.ipynb #febb4d02
-def _maps(predictor, logits, properties, organ_labels:dict) -> tuple:
-    "Lesion mask and organ-group map on the input grid from a model's logits, by nnU-Net's own export of each."
+def _maps(predictor, logits, properties, organ_labels:dict, probability:bool=False) -> tuple:
+    "(lesion mask, organ-group map, lesion probability or None) on the input grid from a model's logits, by nnU-Net's own export of each."
     import torch
     from nnunetv2.inference.export_prediction import convert_predicted_logits_to_segmentation_with_correct_shape as export
     from nnunetv2.utilities.label_handling.label_handling import LabelManager
     others = torch.cat([logits[:LESION_LABEL], logits[LESION_LABEL + 1:]])
     pm, cm = predictor.plans_manager, predictor.configuration_manager
     lesion = export(torch.stack([others.max(0).values, logits[LESION_LABEL]]), pm, cm,
-                    LabelManager({'background': 0, 'lesion': 1}, None), properties)
-    if not organ_labels: return lesion, None
+                    LabelManager({'background': 0, 'lesion': 1}, None), properties, return_probabilities=probability)
+    lesion, prob = lesion if probability else (lesion, None)
+    prob = None if prob is None else prob[1].astype(np.float32)
+    if not organ_labels: return lesion, None, prob
     order = sorted(organ_labels)   # the organ channels (all labels but the lesion), argmax among them only
     org = export(torch.cat([logits[:1], logits[order]]), pm, cm,
                  LabelManager({'background': 0, **{organ_labels[k]: i for i, k in enumerate(order, 1)}}, None), properties)
     lut = np.array([0] + [NAME_TO_GROUP.get(organ_labels[k], 0) for k in order], np.uint8)
-    return lesion, lut[org]
+    return lesion, lut[org], prob
 
 @patch
 def __call__(self:NnunetModel,
              images:dict,        # the case's images: `suv`, and `ct` for a PET+CT model
              organs:bool=True,   # also the organ-group map (organ-aware model); False skips its export (a resampling of every organ channel)
+             probability:bool=False,   # also the network's lesion probability (float32), e.g. to see how near a missed lesion came
              ) -> Prediction:
     "The prediction for one case's images on the SUV grid (the network sees them in `CANONICAL` orientation)."
     import torch
@@ -382,11 +386,11 @@ def __call__(self:NnunetModel,
                                             num_threads_in_multithreaded=1))
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.bf16):
             logits = p.predict_logits_from_preprocessed_data(dct['data']).float()
-        lesion, organs = _maps(p, logits, dct['data_properties'], self.organ_labels if organs else {})
-    def image(a):
-        out = sitk.GetImageFromArray(np.asarray(a, np.uint8)); out.CopyInformation(suv); return from_canonical(out, grid)
+        lesion, organs, prob = _maps(p, logits, dct['data_properties'], self.organ_labels if organs else {}, probability)
+    def image(a, dtype=np.uint8):
+        out = sitk.GetImageFromArray(np.asarray(a, dtype)); out.CopyInformation(suv); return from_canonical(out, grid)
     return Prediction(image(lesion > 0), None if organs is None else image(organs),
-                      dict(p.stats or {}, seconds=round(time.time() - t0, 2)))
+                      dict(p.stats or {}, seconds=round(time.time() - t0, 2)), None if prob is None else image(prob, np.float32))
 
 # %% ../nbs/50_predict.ipynb #19f91d26
 def _threshold_job(job):
