@@ -27,10 +27,13 @@ from .outline import outline_lesions, outline_rule
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
            'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
            'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
-           'TRAINING_MEMO', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input',
-           'find_inputs', 'load_input', 'component_peaks', 'drop_components', 'postprocess', 'liver_threshold',
-           'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape',
-           'component_features', 'fp_keep', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'organ_check', 'predict',
+           'TRAINING_MEMO', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE',
+           'CAND_SHARE', 'CAND_FLOOR', 'CAND_VARIANTS', 'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE',
+           'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input',
+           'component_peaks', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
+           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape', 'component_features',
+           'fp_keep', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask', 'scanner_variant',
+           'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check', 'predict',
            'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
@@ -644,6 +647,146 @@ def load_fp_filter(model_dir,  # model folder (psma_fp_filter.pkl)
     f = Path(model_dir)/FP_FILTER_FILE
     return pickle.loads(f.read_bytes()) if f.is_file() else None
 
+# %% ../nbs/50_predict.ipynb #c4d1a7e1
+CANDIDATES = ('auto', 'off')
+CAND_FILE = 'psma_candidates.pkl'     # in the model folder: the candidate classifier, fitted on its training scans
+CAND_RECORD = 'psma_candidates.json'  # ... and what it was fitted on, with its cross-validated effect
+CAND_SMOOTH_MM = 2.    # a candidate is where the SUV, smoothed by a Gaussian of this sigma (mm), ...
+CAND_OPENING_MM = 30.  # ... stands out of its background (a grey opening with a box this wide, mm) ...
+CAND_ABOVE = 0.7       # ... by at least this SUV ...
+CAND_SHARE = 0.4       # ... and by this share of its value ...
+CAND_FLOOR = 1.5       # ... where it is at least this SUV
+CAND_VARIANTS = {'as acquired': (0., None), 'blurred 6 mm': (6., None), 'coarse 5.3 mm': (4.7, 5.3), 'fine 2.7 mm': (0., 2.7)}
+    # each training scan also as another scanner would show it: (more blur, FWHM mm; in-plane voxel, mm, or None)
+CAND_FALSE_RATE = 0.15  # threshold: the lowest that keeps at most this many false candidates per training scan (cross-validated)
+CAND_CASES = 24         # training scans to fit on, at most
+
+def candidate_mask(suv:np.ndarray,  # SUV (z, y, x)
+                   spacing,         # voxel size (z, y, x), mm
+                   ) -> np.ndarray:
+    "Where the SUV (smoothed by `CAND_SMOOTH_MM`) stands out of its local background (a grey opening `CAND_OPENING_MM` wide) by `CAND_ABOVE` and `CAND_SHARE` of its value, at `CAND_FLOOR` or more."
+    from scipy import ndimage as ndi
+    sp = np.asarray(spacing, float)
+    s = ndi.gaussian_filter(np.asarray(suv, np.float32), CAND_SMOOTH_MM / sp)
+    box = tuple(int(k) for k in np.maximum(np.round(CAND_OPENING_MM / sp).astype(int) | 1, 3))
+    above = s - ndi.grey_opening(s, size=box)
+    return (above >= CAND_ABOVE) & (above >= CAND_SHARE * s) & (s >= CAND_FLOOR)
+
+def scanner_variant(suv:sitk.Image,          # SUV image
+                    ref:sitk.Image,          # its label map (lesion = `LESION_LABEL`)
+                    blur_mm:float=0.,        # more blur: Gaussian FWHM, mm
+                    voxel_mm:float|None=None,  # in-plane voxel size, mm (the slices too where that is coarser); None: as is
+                    ) -> tuple[sitk.Image, sitk.Image]:
+    "(`suv`, `ref`) as another scanner would show them: blurred by `blur_mm` more and resampled to `voxel_mm` voxels (SimpleITK; labels by nearest neighbour)."
+    if blur_mm: suv = sitk.SmoothingRecursiveGaussian(suv, blur_mm / 2.3548)
+    if voxel_mm:
+        sp = suv.GetSpacing()
+        new = (voxel_mm, voxel_mm, voxel_mm if voxel_mm > sp[2] else sp[2])
+        size = [max(int(round(n * a / b)), 1) for n, a, b in zip(suv.GetSize(), sp, new)]
+        grid = lambda im, how: sitk.Resample(im, size, sitk.Transform(), how, im.GetOrigin(), new, im.GetDirection(), 0., im.GetPixelID())
+        suv, ref = grid(suv, sitk.sitkLinear), grid(ref, sitk.sitkNearestNeighbor)
+    return suv, ref
+
+def candidate_rows(suv:np.ndarray,           # SUV (z, y, x)
+                   spacing,                  # voxel size (z, y, x), mm
+                   ref:np.ndarray|None=None, # reference lesion mask: adds `lesion` (the candidate touches a lesion)
+                   connectivity:int=26,      # 6 (faces), 18 (+ edges) or 26 (+ corners)
+                   ) -> tuple[np.ndarray, pd.DataFrame]:
+    "(candidate labels, one `component_features` row per candidate of `candidate_mask`)."
+    lab, f = component_features(candidate_mask(suv, spacing), suv, spacing, connectivity)
+    if ref is not None: f['lesion'] = f.component.isin(np.unique(lab[np.asarray(ref) > 0]))
+    return lab, f
+
+
+# %% ../nbs/50_predict.ipynb #c4d1a7e3
+def _candidate_case(job) -> pd.DataFrame:
+    "Candidates of one training scan (raw dataset, label file, connectivity) and of each of its `CAND_VARIANTS`, marked lesion or not."
+    raw_dir, lf, connectivity = job
+    case = lf.name[:-len('.nii.gz')]
+    suv0, ref0 = sitk.ReadImage(str(Path(raw_dir)/'imagesTr'/f'{case}_0000.nii.gz')), sitk.ReadImage(str(lf))
+    out = []
+    for name, (blur, voxel) in CAND_VARIANTS.items():
+        suv, ref = scanner_variant(suv0, ref0, blur, voxel)
+        _, f = candidate_rows(sitk.GetArrayFromImage(suv), suv.GetSpacing()[::-1],
+                              sitk.GetArrayFromImage(ref) == LESION_LABEL, connectivity)
+        out.append(f.assign(case=case, variant=name))
+    return pd.concat(out, ignore_index=True)
+
+def _candidate_training(raw_dir:Path, labels:list, connectivity:int, workers:int=1) -> pd.DataFrame:
+    "Candidates of every training scan and each of its `CAND_VARIANTS`, with their features, marked lesion or not."
+    out = parallel_map(_candidate_case, [(Path(raw_dir), lf, connectivity) for lf in labels], workers, 'candidate filter')
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+def candidate_threshold(p:np.ndarray,       # cross-validated P(lesion) of each candidate
+                        lesion:np.ndarray,  # True where the candidate is a lesion
+                        scans:int,          # scans (variants included) the candidates come from
+                        rate:float=CAND_FALSE_RATE,  # false candidates per scan to keep, at most
+                        ) -> float:
+    "The lowest threshold (0.05 steps) keeping at most `rate` false candidates per scan; 1.0 (keeps none) where none does."
+    ok = [th for th in np.round(np.arange(0.05, 0.96, 0.05), 2) if (p[~lesion] >= th).sum() <= rate * scans]
+    return float(min(ok)) if ok else 1.
+
+def _candidate_rule() -> dict:
+    return dict(smooth_mm=CAND_SMOOTH_MM, opening_mm=CAND_OPENING_MM, above=CAND_ABOVE, share=CAND_SHARE, floor=CAND_FLOOR,
+                variants=CAND_VARIANTS, false_rate=CAND_FALSE_RATE, features=list(FP_FEATURES))
+
+def fit_candidates(model:NnunetModel,      # the loaded model (its folder keeps the classifier)
+                   raw_dir,                # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
+                   connectivity:int=26,    # 6 (faces), 18 (+ edges) or 26 (+ corners)
+                   cases:int=CAND_CASES,   # training scans to fit on (the first, sorted)
+                   workers:int=1,          # processes finding the training scans' candidates
+                   ) -> dict:
+    "Fit (once per model and rule; kept in the model folder) the classifier that tells lesions among the `candidate_mask` candidates of the training scans and their scanner variants."
+    import pickle
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+    rec = _kept_record(model, CAND_RECORD)
+    rule = json.loads(json.dumps(_candidate_rule()))   # as it reads back from the record
+    if rec is not None and rec.get('candidate_rule') == rule: return rec
+    labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))[:cases]
+    if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
+    t = _candidate_training(Path(raw_dir), labels, connectivity, workers)
+    n_les, n_false = (int(t.lesion.sum()), int((~t.lesion).sum())) if len(t) else (0, 0)
+    scans = len(labels) * len(CAND_VARIANTS)
+    rec = dict(usable=False, weights=model.weights, cases=len(labels), scans=scans, lesion_candidates=n_les,
+               false_candidates=n_false, candidate_rule=rule, threshold=1.,
+               classifier="scikit-learn HistGradientBoostingClassifier (the false-positive filter's), on the candidates of the "
+                          "training scans and their scanner variants")
+    k = min(6, len(labels))
+    if min(n_les, n_false) < FP_FILTER_MIN or (t[t.lesion].case.nunique() if len(t) else 0) < 2:   # every fold must see lesions
+        rec['rule'] = (f"needs at least {FP_FILTER_MIN} lesion and {FP_FILTER_MIN} false candidates, the lesions on at least "
+                       f"2 training scans")
+    else:
+        X, y = t[list(FP_FEATURES)].values, t.lesion.values
+        p = cross_val_predict(_fp_classifier(), X, y, groups=t.case.values, cv=GroupKFold(k), method='predict_proba')[:, 1]
+        rec['threshold'] = th = candidate_threshold(p, y, scans)
+        rec['cross_validated'] = dict(folds=k, lesion_candidates_kept=int((p[y] >= th).sum()),
+                                      false_candidates_kept=int((p[~y] >= th).sum()),
+                                      threshold_rule=f"the lowest threshold keeping <= {CAND_FALSE_RATE} false candidates per scan")
+        if th >= 1: rec['rule'] = f"no threshold keeps <= {CAND_FALSE_RATE} false candidates per training scan in cross-validation"
+        else:
+            clf = _fp_classifier().fit(X, y)
+            with atomic_path(model.model_dir/CAND_FILE) as tmp: Path(tmp).write_bytes(pickle.dumps(clf))
+            rec.update(usable=True, rule=f"candidates added when P(lesion) >= {th} and the network found nothing there")
+    write_json(rec, model.model_dir/CAND_RECORD)
+    return rec
+
+def add_candidates(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
+                   suv:np.ndarray,       # SUV on the same grid
+                   spacing,              # voxel size (z, y, x), mm
+                   clf,                  # fitted classifier with predict_proba (`fit_candidates`)
+                   threshold:float,      # add candidates with P(lesion) >= this
+                   connectivity:int=26,  # 6 (faces), 18 (+ edges) or 26 (+ corners)
+                   ) -> tuple[np.ndarray, int]:
+    "(`mask` with the candidates `clf` calls lesions added where they touch none of its voxels, how many were added)."
+    m = np.asarray(mask) > 0
+    lab, f = candidate_rows(suv, spacing, connectivity=connectivity)
+    if f.empty: return m.astype(np.uint8), 0
+    add = np.zeros(int(lab.max()) + 1, bool)
+    add[f.component.values] = clf.predict_proba(f[list(FP_FEATURES)].values)[:, 1] >= threshold
+    add[np.unique(lab[m])] = False; add[0] = False   # where the network found something, its lesion stays as it drew it
+    return (m | add[lab]).astype(np.uint8), int(add.sum())
+
+
 # %% ../nbs/50_predict.ipynb #978d697e
 def _training_raw(model:NnunetModel, s:Settings) -> Path:
     "The nnU-Net raw dataset the model was trained on: the settings' `nnunet_raw` / the model's dataset folder."
@@ -670,9 +813,19 @@ def _fp_filter_for(model, todo, fp_filter:str, s:Settings, conn:int, cases:int|N
     if not rec['usable']: log(f"false-positive filter: not used ({rec['rule']})")
     return (load_fp_filter(model.model_dir) if rec['usable'] else None), rec
 
+def _candidates_for(model, todo, candidates:str, s:Settings, conn:int, cases:int|None=None) -> tuple:
+    "For --candidates auto: (the model's candidate classifier or None, its record), fitted on first use."
+    import pickle
+    if model is None or candidates == 'off' or not todo: return None, {}
+    raw = _training_raw(model, s)
+    if (model.model_dir/CAND_RECORD).exists() or raw.is_dir(): rec = fit_candidates(model, raw, conn, cases or CAND_CASES, int(s.workers))
+    else: rec = dict(usable=False, rule=f"its training data {raw} is not here to fit it on")
+    if not rec['usable']: log(f"candidates: not added ({rec['rule']})")
+    return (pickle.loads((model.model_dir/CAND_FILE).read_bytes()) if rec['usable'] else None), rec
+
 # %% ../nbs/50_predict.ipynb #0e38f556
 def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml, min_suvmax,
-                    organ_filter, outline, organs_out, conn, fp_filter='auto', check_cases=None) -> tuple[list, dict]:
+                    organ_filter, outline, organs_out, conn, fp_filter='auto', check_cases=None, candidates='auto') -> tuple[list, dict]:
     "The nnunet method of `predict`: one model, every case to do, post-processing, files; (rows, record)."
     from psma_nb.train import model_dir as _model_dir, resolve_device
     from psma_nb.nnunet_trainers.psma_presets import default_step
@@ -683,6 +836,7 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
     model = NnunetModel(model_dir, folds, device, mode, step) if todo else None
     check = _model_organs_usable(model, todo, organ_filter, s, conn, check_cases)
     fp_clf, fp_rec = _fp_filter_for(model, todo, fp_filter, s, conn, check_cases)
+    cand_clf, cand_rec = _candidates_for(model, todo, candidates, s, conn, check_cases)
     for i in progress(todo, 'nnU-Net', unit='case'):
         t = time.time()
         try: img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter in ('auto', 'study'))
@@ -697,17 +851,21 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
         if groups is None and fp_clf is not None:   # no organ map: the learned filter on what the SUVmax floor leaves
             raw, dropped = fp_keep(drop_components(raw, suv_a, sp, min_volume_ml, min_suvmax, conn), suv_a, sp, fp_clf,
                                    fp_rec['threshold'], conn)
+        added = None
+        if cand_clf is not None:   # lesions the network missed, from the local peaks (organ filter, floor, outline follow)
+            raw, added = add_candidates(raw, suv_a, sp, cand_clf, cand_rec['threshold'], conn)
         arr = postprocess(raw, suv_a, sp, min_volume_ml, min_suvmax, conn, None if groups is None else uptake_mask(groups), rule)
         m = sitk.GetImageFromArray(arr); m.CopyInformation(img['suv'])
         if organs_out and pred.organs is not None: write_image(from_canonical(pred.organs, grid), out_dir/f"{i.case}_organs.nii.gz")
         write_image(from_canonical(m, grid), out_dir/f"{i.case}.nii.gz")   # last: its presence means the case is done
-        rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=source, fp_dropped=dropped,
+        rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=source, fp_dropped=dropped, candidates_added=added,
                          mirrored_windows=pred.stats.get('mirrored_windows'), windows=pred.stats.get('windows')))
     record = dict(method='nnunet', model=str(model_dir), folds=model.folds if model else folds, tta=mode,
                   device=device, step=step, min_volume_ml=min_volume_ml, min_suvmax=min_suvmax,
                   organ_filter=organ_filter, organ_filter_fraction=ORGAN_FILTER_FRACTION, organ_filter_peak=True,
                   organ_classes=bool(model.organ_labels) if model else None, model_organ_check=check, focus_margin=FOCUS_MARGIN,
-                  fp_filter=fp_filter, fp_filter_record=fp_rec, outline=rule, connectivity=conn)
+                  fp_filter=fp_filter, fp_filter_record=fp_rec, candidates=candidates, candidates_record=cand_rec,
+                  outline=rule, connectivity=conn)
     return rows, record
 
 # %% ../nbs/50_predict.ipynb #9db78cfd
@@ -868,6 +1026,8 @@ def predict(
     fp_filter:str='auto',           # nnunet: the learned false-positive filter (`fit_fp_filter`) on cases without organ map; 'off'
     check_cases:int|None=None,      # nnunet: training scans the organ check and the FP filter predict when first needed
                                     # (default: `ORGAN_CHECK_CASES`, `FP_FILTER_CASES`; kept in the model folder after)
+    candidates:str='auto',          # nnunet: add the local peaks a classifier fitted on the training scans calls lesions,
+                                    # where the network found nothing (`fit_candidates`), or not ('off')
 ) -> pd.DataFrame:
     "Predict lesion masks for every case of `input` (or one part of them) into `out_dir`; returns a table of what was done."
     s, out_dir = settings or load_settings(), Path(out_dir)
@@ -875,10 +1035,11 @@ def predict(
     if not inputs: raise PsmaError(f"no case of split {split!r} in {input}")
     organ_filter = _check_args(inputs, out_dir, method, dicom_seg, organ_filter, outline, threshold, min_suvmax, min_volume_ml)
     if fp_filter not in FP_FILTERS: raise PsmaError(f"--fp-filter must be one of {', '.join(FP_FILTERS)}, not {fp_filter!r}")
+    if candidates not in CANDIDATES: raise PsmaError(f"--candidates must be one of {', '.join(CANDIDATES)}, not {candidates!r}")
     inputs = take_part(inputs, part)
     asked = dict(method=method, model=str(model_dir) if model_dir else None, folds=folds, tta=str(tta), step=step,
                  min_volume_ml=min_volume_ml, min_suvmax=min_suvmax, organ_filter=organ_filter, outline=str(outline),
-                 fp_filter=fp_filter if method == 'nnunet' else None,
+                 fp_filter=fp_filter if method == 'nnunet' else None, candidates=candidates if method == 'nnunet' else None,
                  threshold=threshold if method == 'threshold' else None, threshold_rule=threshold_rule if method == 'threshold' else None,
                  connectivity=int(s.connectivity))
     if out_dir.is_dir(): _same_settings(out_dir, dict(asked=asked), overwrite)
@@ -891,7 +1052,7 @@ def predict(
     if method == 'threshold': rows, record = _predict_threshold(todo, rows, out_dir, s, threshold_rule, threshold)
     else:
         rows, record = _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml,
-                                       min_suvmax, organ_filter, outline, organs_out, conn, fp_filter, check_cases)
+                                       min_suvmax, organ_filter, outline, organs_out, conn, fp_filter, check_cases, candidates)
     if dicom_seg: _write_dicom_segs(inputs, out_dir, method)
     table = _record_run(rows, dict(record, asked=asked, input=str(Path(input).resolve()), split=split, part=part), out_dir, method)
     return table
@@ -924,6 +1085,9 @@ def predict_args(p,  # argparse parser to add `psma predict`'s options to
     p.add_argument('--fp-filter', choices=FP_FILTERS, default='auto',
                    help="nnunet: on cases without an organ map, drop the components a classifier fitted on the model's own "
                         "training scans calls false positives (auto, the default; fitted once, kept in the model folder) or not (off)")
+    p.add_argument('--candidates', choices=CANDIDATES, default='auto',
+                   help="nnunet: add the local uptake peaks that a classifier fitted on the model's training scans calls "
+                        "lesions, where the network found nothing (auto, the default; fitted once, kept in the model folder) or not (off)")
     p.add_argument('--organs-out', action='store_true',
                    help="nnunet, organ-aware model: also write <case>_organs.nii.gz, the predicted organ groups")
     p.add_argument('--outline', default='auto', metavar='auto|off|F',
@@ -951,5 +1115,5 @@ def predict_main(args,      # parsed options of `psma predict`
     predict(args.input, args.out_dir, args.method, args.model_dir, settings, args.folds, args.tta, args.device,
             args.step, args.min_volume, args.min_suvmax, args.threshold_rule, args.threshold, args.dicom_seg,
             args.overwrite, args.split, args.organ_filter, args.outline, args.organs_out, args.part, args.mapping,
-            args.fp_filter)
+            args.fp_filter, candidates=args.candidates)
     print(args.out_dir)
