@@ -535,13 +535,27 @@ def fp_keep(mask:np.ndarray,                      # lesion mask (z, y, x), 0/1
     "(`mask` without the components `clf` calls false positives, how many were dropped)."
     lab, f = component_features(mask, suv, spacing, connectivity)
     if f.empty: return (np.asarray(mask) > 0).astype(np.uint8), 0
-    keep = np.zeros(int(lab.max()) + 1, bool)
-    keep[f.component.values] = clf.predict_proba(f[list(FP_FEATURES)].values)[:, 1] >= threshold
+    keep = _p_lesion(clf, lab, f) >= threshold
     return keep[lab].astype(np.uint8), int((~keep[f.component.values]).sum())
+
+def _p_lesion(clf, lab:np.ndarray, f:pd.DataFrame) -> np.ndarray:
+    "P(lesion) of each label of `lab` (index = label; 0 for the background) from the feature rows `f`."
+    p = np.zeros(int(lab.max()) + 1)
+    p[f.component.values] = clf.predict_proba(f[list(FP_FEATURES)].values)[:, 1]
+    return p
 
 def _fp_classifier():
     from sklearn.ensemble import HistGradientBoostingClassifier
     return HistGradientBoostingClassifier(max_depth=3, max_iter=150, learning_rate=0.05, early_stopping=False, random_state=0)
+
+def _grouped_cv(X:np.ndarray, y:np.ndarray, groups:np.ndarray, folds:int=6) -> tuple[np.ndarray|None, int]:
+    "(cross-validated P(lesion) of each row, folds): `_fp_classifier` in at most `folds` folds grouped by scan; None where there are fewer than 2 scans or a fold's training rows lack lesions or non-lesions."
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+    k = min(folds, len(np.unique(groups)))
+    if k < 2: return None, k
+    cv = list(GroupKFold(k).split(X, y, groups))
+    if any(len(np.unique(y[tr])) < 2 for tr, _ in cv): return None, k
+    return cross_val_predict(_fp_classifier(), X, y, cv=cv, method='predict_proba')[:, 1], k
 
 # %% ../nbs/50_predict.ipynb #d4a33415
 TRAINING_MEMO = 8   # training-scan predictions kept on a loaded model (the organ check and the FP filter read the same first scans)
@@ -606,7 +620,6 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
                   ) -> dict:
     "Fit (once per model weights; kept in the model folder) the false-positive filter on the model's predictions on its training scans."
     import pickle
-    from sklearn.model_selection import GroupKFold, cross_val_predict
     rec_f, clf_f = model.model_dir/FP_FILTER_RECORD, model.model_dir/FP_FILTER_FILE
     if (rec := _kept_fp_filter(model)) is not None: return rec   # else fitted on other weights or features: again
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))[:cases]
@@ -622,9 +635,8 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
         rec['rule'] = f"needs at least {FP_FILTER_MIN} lesion and {FP_FILTER_MIN} false components on the training scans"
     else:
         X, y = t[list(FP_FEATURES)].values, t.lesion.values
-        k = min(6, t.case.nunique())
-        if k >= 2:   # how it does on scans it was not fitted on (grouped by scan): the threshold that keeps FP_FILTER_KEEP
-            p = cross_val_predict(_fp_classifier(), X, y, groups=t.case.values, cv=GroupKFold(k), method='predict_proba')[:, 1]
+        p, k = _grouped_cv(X, y, t.case.values)
+        if p is not None:   # how it does on scans it was not fitted on (grouped by scan): the threshold that keeps FP_FILTER_KEEP
             rec['threshold'] = fp_threshold(p, y)
             rec['cross_validated'] = dict(folds=k, lesion_components_kept=int((p[y] >= rec['threshold']).sum()),
                                           false_components_kept=int((p[~y] >= rec['threshold']).sum()),
@@ -738,7 +750,6 @@ def fit_candidates(model:NnunetModel,      # the loaded model (its folder keeps 
                    ) -> dict:
     "Fit (once per model and rule; kept in the model folder) the classifier that tells lesions among the `candidate_mask` candidates of the training scans and their scanner variants."
     import pickle
-    from sklearn.model_selection import GroupKFold, cross_val_predict
     rec = _kept_record(model, CAND_RECORD)
     rule = json.loads(json.dumps(_candidate_rule()))   # as it reads back from the record
     if rec is not None and rec.get('candidate_rule') == rule: return rec
@@ -751,13 +762,12 @@ def fit_candidates(model:NnunetModel,      # the loaded model (its folder keeps 
                false_candidates=n_false, candidate_rule=rule, threshold=1.,
                classifier="scikit-learn HistGradientBoostingClassifier (the false-positive filter's), on the candidates of the "
                           "training scans and their scanner variants")
-    k = min(6, len(labels))
-    if min(n_les, n_false) < FP_FILTER_MIN or (t[t.lesion].case.nunique() if len(t) else 0) < 2:   # every fold must see lesions
-        rec['rule'] = (f"needs at least {FP_FILTER_MIN} lesion and {FP_FILTER_MIN} false candidates, the lesions on at least "
-                       f"2 training scans")
+    X, y = (t[list(FP_FEATURES)].values, t.lesion.values) if len(t) else (None, None)
+    p, k = _grouped_cv(X, y, t.case.values) if min(n_les, n_false) >= FP_FILTER_MIN else (None, 0)
+    if p is None:
+        rec['rule'] = (f"needs at least {FP_FILTER_MIN} lesion and {FP_FILTER_MIN} false candidates on at least 2 training "
+                       "scans, and lesions in every cross-validation fold's training scans")
     else:
-        X, y = t[list(FP_FEATURES)].values, t.lesion.values
-        p = cross_val_predict(_fp_classifier(), X, y, groups=t.case.values, cv=GroupKFold(k), method='predict_proba')[:, 1]
         rec['threshold'] = th = candidate_threshold(p, y, scans)
         rec['cross_validated'] = dict(folds=k, lesion_candidates_kept=int((p[y] >= th).sum()),
                                       false_candidates_kept=int((p[~y] >= th).sum()),
@@ -781,8 +791,7 @@ def add_candidates(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
     m = np.asarray(mask) > 0
     lab, f = candidate_rows(suv, spacing, connectivity=connectivity)
     if f.empty: return m.astype(np.uint8), 0
-    add = np.zeros(int(lab.max()) + 1, bool)
-    add[f.component.values] = clf.predict_proba(f[list(FP_FEATURES)].values)[:, 1] >= threshold
+    add = _p_lesion(clf, lab, f) >= threshold
     add[np.unique(lab[m])] = False; add[0] = False   # where the network found something, its lesion stays as it drew it
     return (m | add[lab]).astype(np.uint8), int(add.sum())
 
@@ -1024,8 +1033,8 @@ def predict(
     part:str|None=None,             # 'K/N': only the K-th of N interleaved shares of the cases (cluster array jobs)
     mapping=None,                   # write the table linking case ids to study folders here (keep it apart)
     fp_filter:str='auto',           # nnunet: the learned false-positive filter (`fit_fp_filter`) on cases without organ map; 'off'
-    check_cases:int|None=None,      # nnunet: training scans the organ check and the FP filter predict when first needed
-                                    # (default: `ORGAN_CHECK_CASES`, `FP_FILTER_CASES`; kept in the model folder after)
+    check_cases:int|None=None,      # nnunet: training scans the organ check, the FP filter and the candidates read when first
+                                    # needed (default: `ORGAN_CHECK_CASES`, `FP_FILTER_CASES`, `CAND_CASES`; kept in the model folder after)
     candidates:str='auto',          # nnunet: add the local peaks a classifier fitted on the training scans calls lesions,
                                     # where the network found nothing (`fit_candidates`), or not ('off')
 ) -> pd.DataFrame:
