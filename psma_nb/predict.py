@@ -27,14 +27,14 @@ from .outline import outline_lesions, outline_rule
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
            'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
            'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
-           'TRAINING_MEMO', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE',
-           'CAND_SHARE', 'CAND_FLOOR', 'CAND_VARIANTS', 'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE',
-           'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input',
-           'component_peaks', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
-           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape', 'component_features',
-           'fp_keep', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask', 'scanner_variant',
-           'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check', 'predict',
-           'predict_args', 'predict_main']
+           'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM',
+           'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_VARIANTS', 'CAND_FALSE_RATE',
+           'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input',
+           'find_inputs', 'load_input', 'component_peaks', 'drop_components', 'postprocess', 'liver_threshold',
+           'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape',
+           'component_features', 'fp_keep', 'scanner_variant', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter',
+           'candidate_mask', 'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check',
+           'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -557,6 +557,25 @@ def _grouped_cv(X:np.ndarray, y:np.ndarray, groups:np.ndarray, folds:int=6) -> t
     if any(len(np.unique(y[tr])) < 2 for tr, _ in cv): return None, k
     return cross_val_predict(_fp_classifier(), X, y, cv=cv, method='predict_proba')[:, 1], k
 
+# %% ../nbs/50_predict.ipynb #5c1e0f3b
+SCANNER_VARIANTS = {'as acquired': (0., None), 'blurred 6 mm': (6., None), 'coarse 5.3 mm': (4.7, 5.3), 'fine 2.7 mm': (0., 2.7)}
+    # each training scan as other scanners would show it: (more blur, FWHM mm; in-plane voxel, mm, or None)
+
+def scanner_variant(suv:sitk.Image,          # SUV image
+                    ref:sitk.Image,          # its label map (lesion = `LESION_LABEL`)
+                    blur_mm:float=0.,        # more blur: Gaussian FWHM, mm
+                    voxel_mm:float|None=None,  # in-plane voxel size, mm (the slices too where that is coarser); None: as is
+                    ) -> tuple[sitk.Image, sitk.Image]:
+    "(`suv`, `ref`) as another scanner would show them: blurred by `blur_mm` more and resampled to `voxel_mm` voxels (SimpleITK; labels by nearest neighbour)."
+    if blur_mm: suv = sitk.SmoothingRecursiveGaussian(suv, blur_mm / 2.3548)
+    if voxel_mm:
+        sp = suv.GetSpacing()
+        new = (voxel_mm, voxel_mm, voxel_mm if voxel_mm > sp[2] else sp[2])
+        size = [max(int(round(n * a / b)), 1) for n, a, b in zip(suv.GetSize(), sp, new)]
+        grid = lambda im, how: sitk.Resample(im, size, sitk.Transform(), how, im.GetOrigin(), new, im.GetDirection(), 0., im.GetPixelID())
+        suv, ref = grid(suv, sitk.sitkLinear), grid(ref, sitk.sitkNearestNeighbor)
+    return suv, ref
+
 # %% ../nbs/50_predict.ipynb #d4a33415
 TRAINING_MEMO = 8   # training-scan predictions kept on a loaded model (the organ check and the FP filter read the same first scans)
 
@@ -579,17 +598,27 @@ def _training_prediction(model:NnunetModel, raw_dir:Path, case:str,
         memo[key] = (les.shape, np.packbits(les), None if upt is None else np.packbits(upt), organs)
     return imgs['suv'], les, upt
 
+def _fp_variants(model:NnunetModel) -> dict:
+    "The `SCANNER_VARIANTS` the false-positive filter is fitted on: all of them; the scans as acquired only for a PET+CT model (its CT is not varied)."
+    return {k: v for k, v in SCANNER_VARIANTS.items() if not model.needs_ct or v == (0., None)}
+
 def _training_components(model, raw_dir:Path, labels:list, connectivity:int) -> pd.DataFrame:
-    "Features of every component the model predicts on training scans (after the SUVmax floor), marked lesion or not."
+    "Features of every component the model predicts on training scans and their `_fp_variants` (after the SUVmax floor), marked lesion or not."
     out = []
     for lf in progress(labels, 'false-positive filter', unit='case'):
         case = lf.name[:-len('.nii.gz')]
-        suv, les, _ = _training_prediction(model, Path(raw_dir), case, organs=False)   # the filter reads no organ map
-        s, sp = sitk.GetArrayFromImage(suv), suv.GetSpacing()[::-1]
-        m = drop_components(les.astype(np.uint8), s, sp, 0., NNUNET_MIN_SUVMAX, connectivity)
-        lab, f = component_features(m, s, sp, connectivity)
-        hit = np.unique(lab[sitk.GetArrayFromImage(sitk.ReadImage(str(lf))) == LESION_LABEL])
-        out.append(f.assign(case=case, lesion=f.component.isin(hit)))
+        suv0, les0, _ = _training_prediction(model, Path(raw_dir), case, organs=False)   # the filter reads no organ map
+        ref0 = sitk.ReadImage(str(lf))
+        for name, (blur, voxel) in _fp_variants(model).items():
+            if (blur, voxel) == (0., None): suv, les, ref = suv0, les0, ref0
+            else:   # the network's prediction on the scan as another scanner shows it
+                suv, ref = scanner_variant(suv0, ref0, blur, voxel)
+                les = sitk.GetArrayFromImage(model(dict(suv=suv), organs=False).lesion) > 0
+            s, sp = sitk.GetArrayFromImage(suv), suv.GetSpacing()[::-1]
+            m = drop_components(les.astype(np.uint8), s, sp, 0., NNUNET_MIN_SUVMAX, connectivity)
+            lab, f = component_features(m, s, sp, connectivity)
+            hit = np.unique(lab[sitk.GetArrayFromImage(ref) == LESION_LABEL])
+            out.append(f.assign(case=case, variant=name, lesion=f.component.isin(hit)))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 def _kept_record(model:NnunetModel, name:str) -> dict|None:
@@ -600,9 +629,10 @@ def _kept_record(model:NnunetModel, name:str) -> dict|None:
     return rec if isinstance(rec, dict) and rec.get('weights') == model.weights else None
 
 def _kept_fp_filter(model:NnunetModel) -> dict|None:
-    "The kept false-positive filter's record when it was fitted on these weights and on today's `FP_FEATURES`, else None."
+    "The kept false-positive filter's record when it was fitted on these weights, today's `FP_FEATURES` and `_fp_variants`, else None."
     rec = _kept_record(model, FP_FILTER_RECORD)
-    return rec if rec is not None and rec.get('features') == list(FP_FEATURES) else None
+    same = rec is not None and rec.get('features') == list(FP_FEATURES)
+    return rec if same and rec.get('variants') == json.loads(json.dumps(_fp_variants(model))) else None
 
 # %% ../nbs/50_predict.ipynb #e21f69c6
 def fp_threshold(p:np.ndarray,              # cross-validated P(lesion) of each component
@@ -621,16 +651,20 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
     "Fit (once per model weights; kept in the model folder) the false-positive filter on the model's predictions on its training scans."
     import pickle
     rec_f, clf_f = model.model_dir/FP_FILTER_RECORD, model.model_dir/FP_FILTER_FILE
-    if (rec := _kept_fp_filter(model)) is not None: return rec   # else fitted on other weights or features: again
+    if (rec := _kept_fp_filter(model)) is not None: return rec   # else fitted on other weights, features or variants: again
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))[:cases]
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
     mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
     try: t = _training_components(model, Path(raw_dir), labels, connectivity)
     finally: model.predictor.mirroring = mirroring
     n_les, n_fp = (int(t.lesion.sum()), int((~t.lesion).sum())) if len(t) else (0, 0)
-    rec = dict(usable=False, weights=model.weights, cases=len(labels), lesion_components=n_les, false_components=n_fp, features=list(FP_FEATURES),
+    variants = _fp_variants(model)
+    rec = dict(usable=False, weights=model.weights, cases=len(labels), scans=len(labels) * len(variants), variants=variants,
+               lesion_components=n_les, false_components=n_fp, features=list(FP_FEATURES),
                threshold=FP_FILTER_THRESHOLD, classifier='scikit-learn HistGradientBoostingClassifier(max_depth=3, max_iter=150, '
-               'learning_rate=0.05), fitted on the model\'s own predictions on its training scans (no mirroring, SUVmax floor)')
+               'learning_rate=0.05), fitted on the model\'s own predictions on its training scans and their scanner variants '
+               '(no mirroring, SUVmax floor)')
+    rec = json.loads(json.dumps(rec))   # as it reads back from the file
     if min(n_les, n_fp) < FP_FILTER_MIN:
         rec['rule'] = f"needs at least {FP_FILTER_MIN} lesion and {FP_FILTER_MIN} false components on the training scans"
     else:
@@ -643,7 +677,7 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
                                           threshold_rule=f"the highest threshold keeping >= {FP_FILTER_KEEP:.0%} of the lesion components")
         if rec['threshold'] <= 0:   # it would keep every component: say so instead of filtering with no effect
             rec['rule'] = (f"no threshold keeps {FP_FILTER_KEEP:.0%} of the lesion components in cross-validation "
-                           f"({n_les} lesion and {n_fp} false components on {len(labels)} training scans)")
+                           f"({n_les} lesion and {n_fp} false components on {len(labels)} training scans and their variants)")
         else:
             clf = _fp_classifier().fit(X, y)
             with atomic_path(clf_f) as tmp: Path(tmp).write_bytes(pickle.dumps(clf))
@@ -668,8 +702,7 @@ CAND_OPENING_MM = 30.  # ... stands out of its background (a grey opening with a
 CAND_ABOVE = 0.7       # ... by at least this SUV ...
 CAND_SHARE = 0.4       # ... and by this share of its value ...
 CAND_FLOOR = 1.5       # ... where it is at least this SUV
-CAND_VARIANTS = {'as acquired': (0., None), 'blurred 6 mm': (6., None), 'coarse 5.3 mm': (4.7, 5.3), 'fine 2.7 mm': (0., 2.7)}
-    # each training scan also as another scanner would show it: (more blur, FWHM mm; in-plane voxel, mm, or None)
+CAND_VARIANTS = SCANNER_VARIANTS   # each training scan also as other scanners would show it (the FP filter's)
 CAND_FALSE_RATE = 0.15  # threshold: the lowest that keeps at most this many false candidates per training scan (cross-validated)
 CAND_CASES = 24         # training scans to fit on, at most
 
@@ -683,21 +716,6 @@ def candidate_mask(suv:np.ndarray,  # SUV (z, y, x)
     box = tuple(int(k) for k in np.maximum(np.round(CAND_OPENING_MM / sp).astype(int) | 1, 3))
     above = s - ndi.grey_opening(s, size=box)
     return (above >= CAND_ABOVE) & (above >= CAND_SHARE * s) & (s >= CAND_FLOOR)
-
-def scanner_variant(suv:sitk.Image,          # SUV image
-                    ref:sitk.Image,          # its label map (lesion = `LESION_LABEL`)
-                    blur_mm:float=0.,        # more blur: Gaussian FWHM, mm
-                    voxel_mm:float|None=None,  # in-plane voxel size, mm (the slices too where that is coarser); None: as is
-                    ) -> tuple[sitk.Image, sitk.Image]:
-    "(`suv`, `ref`) as another scanner would show them: blurred by `blur_mm` more and resampled to `voxel_mm` voxels (SimpleITK; labels by nearest neighbour)."
-    if blur_mm: suv = sitk.SmoothingRecursiveGaussian(suv, blur_mm / 2.3548)
-    if voxel_mm:
-        sp = suv.GetSpacing()
-        new = (voxel_mm, voxel_mm, voxel_mm if voxel_mm > sp[2] else sp[2])
-        size = [max(int(round(n * a / b)), 1) for n, a, b in zip(suv.GetSize(), sp, new)]
-        grid = lambda im, how: sitk.Resample(im, size, sitk.Transform(), how, im.GetOrigin(), new, im.GetDirection(), 0., im.GetPixelID())
-        suv, ref = grid(suv, sitk.sitkLinear), grid(ref, sitk.sitkNearestNeighbor)
-    return suv, ref
 
 def candidate_rows(suv:np.ndarray,           # SUV (z, y, x)
                    spacing,                  # voxel size (z, y, x), mm
