@@ -598,6 +598,12 @@ def _training_prediction(model:NnunetModel, raw_dir:Path, case:str,
         memo[key] = (les.shape, np.packbits(les), None if upt is None else np.packbits(upt), organs)
     return imgs['suv'], les, upt
 
+def _fit_message(scans:int, variants:int) -> str:
+    "What fitting the false-positive filter is about to do, told before it starts (it is the longest step a first prediction takes)."
+    return (f"false-positive filter: fitting it once for this model on {scans} training scans, each as acquired" +
+            (f" and as {variants - 1} other scanners show it" if variants > 1 else "") +
+            f" ({scans * variants} predictions; the progress bar gives the time left)")
+
 def _fp_variants(model:NnunetModel) -> dict:
     "The `SCANNER_VARIANTS` the false-positive filter is fitted on: all of them; the scans as acquired only for a PET+CT model (its CT is not varied)."
     return {k: v for k, v in SCANNER_VARIANTS.items() if not model.needs_ct or v == (0., None)}
@@ -654,6 +660,7 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
     if (rec := _kept_fp_filter(model)) is not None: return rec   # else fitted on other weights, features or variants: again
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))[:cases]
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
+    log(_fit_message(len(labels), len(_fp_variants(model))))
     mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
     try: t = _training_components(model, Path(raw_dir), labels, connectivity)
     finally: model.predictor.mirroring = mirroring
