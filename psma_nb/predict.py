@@ -28,13 +28,13 @@ __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRES
            'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
            'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
            'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM',
-           'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_VARIANTS', 'CAND_FALSE_RATE',
-           'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input',
-           'find_inputs', 'load_input', 'component_peaks', 'drop_components', 'postprocess', 'liver_threshold',
-           'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape',
-           'component_features', 'fp_keep', 'scanner_variant', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter',
-           'candidate_mask', 'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check',
-           'predict', 'predict_args', 'predict_main']
+           'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_FALSE_RATE', 'CAND_CASES',
+           'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs',
+           'load_input', 'component_peaks', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
+           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape', 'component_features',
+           'fp_keep', 'scanner_variant', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask',
+           'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check', 'predict',
+           'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -660,12 +660,12 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
     if (rec := _kept_fp_filter(model)) is not None: return rec   # else fitted on other weights, features or variants: again
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))[:cases]
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
-    log(_fit_message(len(labels), len(_fp_variants(model))))
+    variants = _fp_variants(model)
+    log(_fit_message(len(labels), len(variants)))
     mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
     try: t = _training_components(model, Path(raw_dir), labels, connectivity)
     finally: model.predictor.mirroring = mirroring
     n_les, n_fp = (int(t.lesion.sum()), int((~t.lesion).sum())) if len(t) else (0, 0)
-    variants = _fp_variants(model)
     rec = dict(usable=False, weights=model.weights, cases=len(labels), scans=len(labels) * len(variants), variants=variants,
                lesion_components=n_les, false_components=n_fp, features=list(FP_FEATURES),
                threshold=FP_FILTER_THRESHOLD, classifier='scikit-learn HistGradientBoostingClassifier(max_depth=3, max_iter=150, '
@@ -709,7 +709,6 @@ CAND_OPENING_MM = 30.  # ... stands out of its background (a grey opening with a
 CAND_ABOVE = 0.7       # ... by at least this SUV ...
 CAND_SHARE = 0.4       # ... and by this share of its value ...
 CAND_FLOOR = 1.5       # ... where it is at least this SUV
-CAND_VARIANTS = SCANNER_VARIANTS   # each training scan also as other scanners would show it (the FP filter's)
 CAND_FALSE_RATE = 0.15  # threshold: the lowest that keeps at most this many false candidates per training scan (cross-validated)
 CAND_CASES = 24         # training scans to fit on, at most
 
@@ -737,12 +736,12 @@ def candidate_rows(suv:np.ndarray,           # SUV (z, y, x)
 
 # %% ../nbs/50_predict.ipynb #c4d1a7e3
 def _candidate_case(job) -> pd.DataFrame:
-    "Candidates of one training scan (raw dataset, label file, connectivity) and of each of its `CAND_VARIANTS`, marked lesion or not."
+    "Candidates of one training scan (raw dataset, label file, connectivity) and of each of its `SCANNER_VARIANTS`, marked lesion or not."
     raw_dir, lf, connectivity = job
     case = lf.name[:-len('.nii.gz')]
     suv0, ref0 = sitk.ReadImage(str(Path(raw_dir)/'imagesTr'/f'{case}_0000.nii.gz')), sitk.ReadImage(str(lf))
     out = []
-    for name, (blur, voxel) in CAND_VARIANTS.items():
+    for name, (blur, voxel) in SCANNER_VARIANTS.items():
         suv, ref = scanner_variant(suv0, ref0, blur, voxel)
         _, f = candidate_rows(sitk.GetArrayFromImage(suv), suv.GetSpacing()[::-1],
                               sitk.GetArrayFromImage(ref) == LESION_LABEL, connectivity)
@@ -750,7 +749,7 @@ def _candidate_case(job) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 def _candidate_training(raw_dir:Path, labels:list, connectivity:int, workers:int=1) -> pd.DataFrame:
-    "Candidates of every training scan and each of its `CAND_VARIANTS`, with their features, marked lesion or not."
+    "Candidates of every training scan and each of its `SCANNER_VARIANTS`, with their features, marked lesion or not."
     out = parallel_map(_candidate_case, [(Path(raw_dir), lf, connectivity) for lf in labels], workers, 'candidate filter')
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
@@ -765,7 +764,7 @@ def candidate_threshold(p:np.ndarray,       # cross-validated P(lesion) of each 
 
 def _candidate_rule() -> dict:
     return dict(smooth_mm=CAND_SMOOTH_MM, opening_mm=CAND_OPENING_MM, above=CAND_ABOVE, share=CAND_SHARE, floor=CAND_FLOOR,
-                variants=CAND_VARIANTS, false_rate=CAND_FALSE_RATE, features=list(FP_FEATURES))
+                variants=SCANNER_VARIANTS, false_rate=CAND_FALSE_RATE, features=list(FP_FEATURES))
 
 def fit_candidates(model:NnunetModel,      # the loaded model (its folder keeps the classifier)
                    raw_dir,                # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
@@ -782,7 +781,7 @@ def fit_candidates(model:NnunetModel,      # the loaded model (its folder keeps 
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
     t = _candidate_training(Path(raw_dir), labels, connectivity, workers)
     n_les, n_false = (int(t.lesion.sum()), int((~t.lesion).sum())) if len(t) else (0, 0)
-    scans = len(labels) * len(CAND_VARIANTS)
+    scans = len(labels) * len(SCANNER_VARIANTS)
     rec = dict(usable=False, weights=model.weights, cases=len(labels), scans=scans, lesion_candidates=n_les,
                false_candidates=n_false, candidate_rule=rule, threshold=1.,
                classifier="scikit-learn HistGradientBoostingClassifier (the false-positive filter's), on the candidates of the "
