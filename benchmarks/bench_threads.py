@@ -1,5 +1,6 @@
 """Two PyTorch training processes at once on a 2-core CPU: OpenMP's default (threads spin while they wait) vs
-`OMP_WAIT_POLICY=PASSIVE` (they sleep), against one process alone; why the README's test command sets it.
+`OMP_WAIT_POLICY=PASSIVE` (they sleep), and passive with one thread each (`OMP_NUM_THREADS=1`), against one process
+alone; why the README's test command sets both.
 
     .venv/bin/python benchmarks/bench_threads.py
 
@@ -22,17 +23,18 @@ STEP = textwrap.dedent('''
     print((time.perf_counter() - t) / 6)
 ''')
 
-def run(n:int, policy:str|None) -> list[float]:
-    "Seconds per step of each of `n` processes started together."
-    env = {k: v for k, v in os.environ.items() if k != 'OMP_WAIT_POLICY'}
+def run(n:int, policy:str|None, threads:int|None=None) -> list[float]:
+    "Seconds per step of each of `n` processes started together (`threads`: OMP_NUM_THREADS, None = every core)."
+    env = {k: v for k, v in os.environ.items() if k not in ('OMP_WAIT_POLICY', 'OMP_NUM_THREADS')}
     if policy: env['OMP_WAIT_POLICY'] = policy
+    if threads: env['OMP_NUM_THREADS'] = str(threads)
     ps = [subprocess.Popen([sys.executable, '-c', STEP], env=env, stdout=subprocess.PIPE, text=True) for _ in range(n)]
     return [float(p.communicate()[0]) for p in ps]
 
 if __name__ == '__main__':
     print(f"{os.cpu_count()} CPUs")
-    for policy in (None, 'PASSIVE'):
-        alone, pair = run(1, policy)[0], run(2, policy)
-        name = policy or 'default (spin)'
+    for policy, threads in ((None, None), ('PASSIVE', None), ('PASSIVE', 1)):
+        alone, pair = run(1, policy, threads)[0], run(2, policy, threads)
+        name = (policy or 'default (spin)') + (f', {threads} thread' if threads else '')
         print(f"{name:15s} one alone {alone:6.2f} s/step; two at once {pair[0]:6.2f} and {pair[1]:6.2f} s/step: "
               f"the pair does {2 / max(pair) * alone:4.2f}x the work of one alone in the same time")

@@ -188,6 +188,11 @@ def model_dir(settings:Settings,      # study settings (nnunet_results, dataset)
     p = PRESETS[preset]
     return Path(settings.nnunet_results)/settings.dataset/f"{p.trainer_for(organs)}__{PLANNERS[planner][1]}__{p.configuration}"
 
+def _cpu_threads() -> int:
+    "Threads PyTorch trains with on a CPU: `OMP_NUM_THREADS` where it is set (the test command runs two jobs on two cores, one thread each), else every core."
+    n = os.environ.get('OMP_NUM_THREADS', '').strip()
+    return int(n) if n.isdigit() and int(n) > 0 else max(1, os.cpu_count() or 1)
+
 def _seed_everything(seed:int):
     import torch
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
@@ -238,7 +243,7 @@ def train(
     if iterations: env['PSMA_TINY_ITERATIONS'] = str(int(iterations))
     if device == 'cpu':
         env['nnUNet_n_proc_DA'] = '0'
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        torch.set_num_threads(_cpu_threads())
     _seed_everything(s.seed)
     t0 = time.time()
     log(f"nnU-Net: training {p.configuration} with {trainer}, fold {fold}, on {device} ...")
