@@ -33,7 +33,7 @@ __all__ = ['STAGES', 'DICOM_CENTRE', 'MODES', 'CLAIM_MEASURES', 'demo_settings',
 STAGES = ('phantom', 'convert', 'dataset', 'train', 'predict', 'evaluate', 'report')
 DICOM_CENTRE = 'centre2'   # the centre that goes through DICOM -> psma convert
 MODES = {   # cohort size, tiny-preset training iterations, bootstrap replicates, training scans of the model checks
-    'quick': dict(size='quick', iterations=30, bootstrap=200, check_cases=2),
+    'quick': dict(size='quick', iterations=30, bootstrap=200, check_cases=1),
     'default': dict(size='default', iterations=None, bootstrap=2000, check_cases=None),
 }
 
