@@ -25,16 +25,16 @@ from .outline import outline_lesions, outline_rule
 
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
-           'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
-           'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV',
-           'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM',
-           'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_FALSE_RATE', 'CAND_CASES',
-           'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs',
-           'load_input', 'component_peaks', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
-           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'uptake_shape', 'component_features',
-           'fp_keep', 'scanner_variant', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask',
-           'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check', 'predict',
-           'predict_args', 'predict_main']
+           'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_EDGE_MM', 'ORGAN_EDGE_SHARE', 'ORGAN_EDGE_CONTRAST', 'ORGAN_FILTERS',
+           'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD',
+           'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV', 'SCANNER_VARIANTS', 'TRAINING_MEMO',
+           'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE',
+           'CAND_FLOOR', 'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT',
+           'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'component_peaks', 'drop_components',
+           'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction',
+           'NnunetModel', 'redraw_organs', 'uptake_shape', 'component_features', 'fp_keep', 'scanner_variant',
+           'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask', 'candidate_rows', 'candidate_threshold',
+           'fit_candidates', 'add_candidates', 'organ_check', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -369,6 +369,7 @@ def __call__(self:NnunetModel,
              images:dict,        # the case's images: `suv`, and `ct` for a PET+CT model
              organs:bool=True,   # also the organ-group map (organ-aware model); False skips its export (a resampling of every organ channel)
              probability:bool=False,   # also the network's lesion probability (float32), e.g. to see how near a missed lesion came
+             redraw:bool=True,   # the organ map's uptake groups redrawn by the PET (`redraw_organs`); False: as nnU-Net exports it
              ) -> Prediction:
     "The prediction for one case's images on the SUV grid (the network sees them in `CANONICAL` orientation)."
     import torch
@@ -390,10 +391,48 @@ def __call__(self:NnunetModel,
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.bf16):
             logits = p.predict_logits_from_preprocessed_data(dct['data']).float()
         lesion, organs, prob = _maps(p, logits, dct['data_properties'], self.organ_labels if organs else {}, probability)
+    if organs is not None and redraw: organs = redraw_organs(organs, chans[0], suv.GetSpacing()[::-1])   # edges where the PET puts them
     def image(a, dtype=np.uint8):
         out = sitk.GetImageFromArray(np.asarray(a, dtype)); out.CopyInformation(suv); return from_canonical(out, grid)
     return Prediction(image(lesion > 0), None if organs is None else image(organs),
                       dict(p.stats or {}, seconds=round(time.time() - t0, 2)), None if prob is None else image(prob, np.float32))
+
+# %% ../nbs/50_predict.ipynb #b1e2c3d5
+ORGAN_EDGE_MM = 8.          # an uptake group's edge may move this far to where the PET puts it (mm)
+ORGAN_EDGE_SHARE = 0.5      # the edge: this share of the way from the surroundings' SUV up to the group's
+ORGAN_EDGE_CONTRAST = 1.5   # redraw only a group whose median SUV is at least this many times its surroundings'
+
+def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x) of `05_organs`, e.g. a model's
+                  suv:np.ndarray,                    # SUV on the same grid
+                  spacing,                           # voxel size (z, y, x), mm
+                  edge_mm:float=ORGAN_EDGE_MM,       # how far an edge may move, mm
+                  share:float=ORGAN_EDGE_SHARE,      # the edge's level between the surroundings' SUV (0) and the group's (1)
+                  contrast:float=ORGAN_EDGE_CONTRAST,  # the least group-to-surroundings SUV ratio to redraw at
+                  ) -> np.ndarray:
+    "`groups` with each physiological-uptake group redrawn by the PET: the voxels within `edge_mm` of it above its edge level, connected to its inner voxels."
+    from scipy import ndimage as ndi
+    import cc3d
+    out, suv, sp = np.array(groups, copy=True), np.asarray(suv), [float(s) for s in spacing]
+    rad = [max(1, int(round(edge_mm / s))) for s in sp]
+    zz, yy, xx = np.ogrid[tuple(slice(-r, r + 1) for r in rad)]
+    ball = (zz * sp[0]) ** 2 + (yy * sp[1]) ** 2 + (xx * sp[2]) ** 2 <= edge_mm ** 2 + 1e-6
+    for g in UPTAKE_GROUPS:
+        if (n := int((out == g).sum())) < 8: continue
+        idx = np.nonzero(out == g)
+        box = tuple(slice(max(0, int(i.min()) - r), int(i.max()) + r + 1) for i, r in zip(idx, rad))
+        ob, s = out[box], suv[box]                      # a view: writing `ob` writes `out`
+        p = ob == g
+        core = ndi.binary_erosion(p)
+        if core.sum() < 8: core = p
+        near = ndi.binary_dilation(p, ball)
+        ring = near & ~p & (ob == 0)
+        if ring.sum() < 8: continue
+        level, bg = float(np.median(s[core])), float(np.median(s[ring]))
+        if level < contrast * max(bg, 1e-3): continue
+        lab = cc3d.connected_components(near & (s >= bg + share * (level - bg)) & ((ob == 0) | p), connectivity=26)
+        ids = np.unique(lab[core]); ids = ids[ids > 0]
+        ob[p] = 0; ob[np.isin(lab, ids)] = g
+    return out
 
 # %% ../nbs/50_predict.ipynb #19f91d26
 def _threshold_job(job):
@@ -924,6 +963,10 @@ def _check_cases(model, raw_dir, labels, connectivity, found):
             m = drop_components(les, s, suv.GetSpacing()[::-1], 0., NNUNET_MIN_SUVMAX, connectivity, organ)
             found[row] += _components_found(m, ref, connectivity)
 
+def _redraw_rule() -> dict:
+    "How the model's organ map is redrawn by the PET (`redraw_organs`), as a kept record holds it."
+    return dict(edge_mm=ORGAN_EDGE_MM, share=ORGAN_EDGE_SHARE, contrast=ORGAN_EDGE_CONTRAST)
+
 def organ_check(model:NnunetModel,            # the loaded (organ-aware) model
                 raw_dir,                      # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
                 connectivity:int=26,          # 6 (faces), 18 (+ edges) or 26 (+ corners)
@@ -931,7 +974,8 @@ def organ_check(model:NnunetModel,            # the loaded (organ-aware) model
                 ) -> dict:
     "Measure on training scans whether `model`'s organ prediction, as organ filter, keeps the lesions and drops false components."
     f = model.model_dir/ORGAN_CHECK_FILE
-    if (rec := _kept_record(model, ORGAN_CHECK_FILE)) is not None: return rec   # measured on these weights
+    rec, redrawn = _kept_record(model, ORGAN_CHECK_FILE), _redraw_rule()
+    if rec is not None and rec.get('organ_map') == redrawn: return rec   # measured on these weights and this redrawing
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to check it on")
     found = np.zeros((2, 2), int)
@@ -940,7 +984,7 @@ def organ_check(model:NnunetModel,            # the loaded (organ-aware) model
         _check_cases(model, raw_dir, labels[:cases], connectivity, found)
     finally: model.predictor.mirroring = mirroring   # rows: no filter, model organs; columns: lesions found, false components
     ok = bool(found[1, 0] >= ORGAN_CHECK_KEPT * found[0, 0] and found[1, 1] <= ORGAN_CHECK_REMOVED * found[0, 1])
-    out = dict(usable=ok, weights=model.weights, cases=min(cases, len(labels)), lesions_found=dict(no_filter=int(found[0, 0]), model_organs=int(found[1, 0])),
+    out = dict(usable=ok, weights=model.weights, organ_map=redrawn, cases=min(cases, len(labels)), lesions_found=dict(no_filter=int(found[0, 0]), model_organs=int(found[1, 0])),
                false_components=dict(no_filter=int(found[0, 1]), model_organs=int(found[1, 1])),
                rule=f"usable when the model's organs keep >= {ORGAN_CHECK_KEPT:.0%} of the lesions found and remove >= "
                     f"{ORGAN_CHECK_REMOVED:.0%} of the false components, on {cases} training scans without mirroring")
@@ -1122,7 +1166,8 @@ def predict_args(p,  # argparse parser to add `psma predict`'s options to
                    help="nnunet: add the local uptake peaks that a classifier fitted on the model's training scans calls "
                         "lesions, where the network found nothing (auto, the default; fitted once, kept in the model folder) or not (off)")
     p.add_argument('--organs-out', action='store_true',
-                   help="nnunet, organ-aware model: also write <case>_organs.nii.gz, the predicted organ groups")
+                   help="nnunet, organ-aware model: also write <case>_organs.nii.gz, the predicted organ groups "
+                        "(the uptake groups' edges redrawn by the PET)")
     p.add_argument('--outline', default='auto', metavar='auto|off|F',
                    help="nnunet: redraw each lesion by the reader's rule fitted on the training references (default auto: "
                         "the model's rule, when it has one), off, or a fraction F of peak above background")
