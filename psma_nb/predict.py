@@ -411,7 +411,6 @@ def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x)
                   ) -> np.ndarray:
     "`groups` with each physiological-uptake group redrawn by the PET: the voxels within `edge_mm` of it above its edge level, connected to its inner voxels."
     from scipy import ndimage as ndi
-    import cc3d
     out, suv, sp = np.array(groups, copy=True), np.asarray(suv), [float(s) for s in spacing]
     rad = [max(1, int(round(edge_mm / s))) for s in sp]
     zz, yy, xx = np.ogrid[tuple(slice(-r, r + 1) for r in rad)]
@@ -429,7 +428,7 @@ def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x)
         if ring.sum() < 8: continue
         level, bg = float(np.median(s[core])), float(np.median(s[ring]))
         if level < contrast * max(bg, 1e-3): continue
-        lab = cc3d.connected_components(near & (s >= bg + share * (level - bg)) & ((ob == 0) | p), connectivity=26)
+        lab = label_lesions(near & (s >= bg + share * (level - bg)) & ((ob == 0) | p), 26).dense()   # connected pieces
         ids = np.unique(lab[core]); ids = ids[ids > 0]
         ob[p] = 0; ob[np.isin(lab, ids)] = g
     return out
