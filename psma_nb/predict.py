@@ -416,8 +416,8 @@ def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x)
     zz, yy, xx = np.ogrid[tuple(slice(-r, r + 1) for r in rad)]
     ball = (zz * sp[0]) ** 2 + (yy * sp[1]) ** 2 + (xx * sp[2]) ** 2 <= edge_mm ** 2 + 1e-6
     for g in UPTAKE_GROUPS:
-        if (n := int((out == g).sum())) < 8: continue
         idx = np.nonzero(out == g)
+        if len(idx[0]) < 8: continue                    # not predicted (or a speck): nothing to redraw
         box = tuple(slice(max(0, int(i.min()) - r), int(i.max()) + r + 1) for i, r in zip(idx, rad))
         ob, s = out[box], suv[box]                      # a view: writing `ob` writes `out`
         p = ob == g
