@@ -1,12 +1,13 @@
 """Cost of organ co-supervision: one training iteration and one forward pass of the tiny network with its organ
 branch (organ-aware preset, 12 organ groups) against the same network without it (lesions only), in one process.
 
-    .venv/bin/python benchmarks/bench_organs.py [MODEL_WITH_ORGANS MODEL_WITHOUT STUDY_DIR]
+    .venv/bin/python benchmarks/bench_organs.py [MODEL_WITH_ORGANS [MODEL_WITHOUT] STUDY_DIR]
 
 Batch of 2 patches of 48³ (the tiny preset's), the losses the trainers use (`LesionOrganLoss` with deep supervision
 against nnU-Net's Dice + CE), AdamW, bfloat16 autocast where native, as the trainer runs it. Reported: median seconds
-over 5 repetitions and the ratio with/without. Goal (issue: training time rises by at most 10 %): ≤ 1.10×. Given two
-trained model folders and a study, also one whole scan through `psma predict`'s model (the organ map exported too).
+over 5 repetitions and the ratio with/without. Goal (issue: training time rises by at most 10 %): ≤ 1.10×. Given trained
+model folders (organ-aware, optionally lesions-only) and a study, also one whole scan through `psma predict`'s model (the organ map exported too), and
+the organ map redrawn by the PET (`redraw_organs`, the default) against nnU-Net's export of it alone.
 """
 import sys, time
 import numpy as np
@@ -58,12 +59,18 @@ if __name__ == '__main__':
     for i, what in enumerate(('training iteration', 'forward pass (one window)')):
         a, b = res['lesions only'][i], res['organ-aware'][i]
         print(f"{what:28s} lesions only {a * 1e3:6.0f} ms, organ-aware {b * 1e3:6.0f} ms, ratio {b / a:.3f}")
-    if len(sys.argv) == 4:
+    if len(sys.argv) in (3, 4):   # MODEL_WITH_ORGANS [MODEL_WITHOUT] STUDY_DIR
         from psma_nb.predict import NnunetModel, find_inputs, load_input
-        img = load_input(find_inputs(sys.argv[3])[0])
+        img = load_input(find_inputs(sys.argv[-1])[0])
+        runs = [('organ-aware', sys.argv[1], True), ('organ-aware, map as exported', sys.argv[1], False)]
+        if len(sys.argv) == 4: runs.append(('lesions only', sys.argv[2], True))
         t = {}
-        for name, m in (('organ-aware', sys.argv[1]), ('lesions only', sys.argv[2])):
+        for name, m, redraw in runs:
             model = NnunetModel(m, device='cpu', mirroring='off', step=0.75)
-            t[name] = median_time(lambda: model(img), reps=3, warm=1)
-        print(f"{'one scan, psma predict (no mirroring)':28s} lesions only {t['lesions only']:.2f} s, organ-aware "
-              f"{t['organ-aware']:.2f} s, ratio {t['organ-aware'] / t['lesions only']:.3f}")
+            t[name] = median_time(lambda: model(img, redraw=redraw), reps=3, warm=1)
+        if 'lesions only' in t:
+            print(f"{'one scan, psma predict (no mirroring)':28s} lesions only {t['lesions only']:.2f} s, organ-aware "
+                  f"{t['organ-aware']:.2f} s, ratio {t['organ-aware'] / t['lesions only']:.3f}")
+        a, b = t['organ-aware, map as exported'], t['organ-aware']
+        print(f"one scan, organ map redrawn by the PET (redraw_organs, the default) {b:.2f} s vs as nnU-Net exports it "
+              f"{a:.2f} s, ratio {b / a:.3f}")
