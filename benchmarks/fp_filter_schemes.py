@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, SimpleITK as sitk
 import psma_nb.predict as P
 from psma_nb.config import load_settings
-from psma_nb.evaluate import centre_scores, evaluate_cohort, link_cohort
+from psma_nb.evaluate import centre_scores, evaluate_cohort, cohort_view
 
 SCHEMES = ('all', 'masked', 'in_turn', 'half')
 OTHER = ('blurred 6 mm', 'coarse 5.3 mm', 'fine 2.7 mm')
@@ -70,7 +70,7 @@ if __name__ == '__main__':
     s = load_settings(environ={'PSMA_WORK_DIR': str(work)})
     M = next(Path(s.nnunet_results).glob('*/*/fold_*')).parent
     raw = Path(s.nnunet_raw)/M.parent.name
-    bare = link_cohort(cohort, out/'bare')   # the cohort without its organ maps
+    bare = cohort_view(cohort, out/'bare')   # the cohort without its organ maps
     model = P.NnunetModel(M, device='cpu', mirroring='off')
     comp, times = components(model, raw, sorted((raw/'labelsTr').glob('*.nii.gz'))[:P.FP_FILTER_CASES])
     print(times.groupby('variant')[['seconds', 'windows']].mean().round(2).to_string(), flush=True)

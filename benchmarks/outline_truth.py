@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 from psma_nb.demo import demo_settings
-from psma_nb.evaluate import link_cohort, centre_scores
+from psma_nb.evaluate import cohort_view, centre_scores
 from psma_nb.predict import predict
 
 
 def truth_view(cohort:Path, dst:Path) -> Path:
     "A view of `cohort` whose SEG.nii.gz is the true extent of the lesions its SEG holds (links for the rest)."
-    link_cohort(cohort, dst, skip=('SEG.nii.gz',))
+    cohort_view(cohort, dst, skip=('SEG.nii.gz',))
     for d in sorted(p for p in cohort.iterdir() if (p/'SUV.nii.gz').exists()):
         truth = sitk.ReadImage(str(d/'TRUTH.nii.gz'))
         les = pd.read_csv(d/'lesions.csv')

@@ -28,7 +28,7 @@ from .biomarkers import patient_biomarkers, agreement, plot_agreement, AGREEMENT
 # %% auto #0
 __all__ = ['CASE_COLUMNS', 'MISSING_POLICIES', 'OUTPUT_FILES', 'evaluate_arrays', 'default_organ_sites', 'organ_site_map',
            'truth_sites', 'check_labels', 'read_prediction', 'evaluate_study', 'split_cases', 'find_cases',
-           'read_centres', 'evaluate_cohort', 'group_summary', 'summarise', 'link_cohort', 'centre_scores',
+           'read_centres', 'evaluate_cohort', 'group_summary', 'summarise', 'cohort_view', 'centre_scores',
            'seeded_jitter', 'plot_distributions', 'save_figure', 'write_evaluation', 'evaluate_args', 'evaluate',
            'evaluate_main']
 
@@ -272,7 +272,7 @@ def summarise(cases:pd.DataFrame,       # cases table of `evaluate_cohort`
     return out
 
 # %% ../nbs/81_evaluate.ipynb #605aea7d
-def link_cohort(cohort:Path,                      # cohort folder: study folders, cohort.csv (centres.csv)
+def cohort_view(cohort:Path,                      # cohort folder: study folders, cohort.csv (centres.csv)
                 dst:Path,                         # folder of the view (made; existing links kept)
                 skip:tuple=('ORGANS.nii.gz',),    # file names of each study left out of the view
                 ) -> Path:
