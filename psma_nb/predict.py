@@ -32,9 +32,10 @@ __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRES
            'CAND_FLOOR', 'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT',
            'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'component_peaks', 'drop_components',
            'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction',
-           'NnunetModel', 'redraw_organs', 'uptake_shape', 'component_features', 'fp_keep', 'scanner_variant',
-           'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask', 'candidate_rows', 'candidate_threshold',
-           'fit_candidates', 'add_candidates', 'organ_check', 'predict', 'predict_args', 'predict_main']
+           'NnunetModel', 'torch_resampling', 'redraw_organs', 'uptake_shape', 'component_features', 'fp_keep',
+           'scanner_variant', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask', 'candidate_rows',
+           'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check', 'predict', 'predict_args',
+           'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -346,8 +347,20 @@ class NnunetModel:
         return h.hexdigest()
 
 # %% ../nbs/50_predict.ipynb #febb4d02
+def torch_resampling(cm):
+    "`cm` (nnU-Net's `ConfigurationManager`) with its linear resampling of logits done by nnU-Net's torch resampling (`resample_torch_fornnunet`); `cm` itself otherwise."
+    from nnunetv2.utilities.plans_handling.plans_handler import ConfigurationManager
+    import torch
+    c = cm.configuration
+    kw = c.get('resampling_fn_probabilities_kwargs', {})
+    if c.get('resampling_fn_probabilities') != 'resample_data_or_seg_to_shape' or kw.get('order') != 1 or kw.get('is_seg'):
+        return cm
+    return ConfigurationManager({**c, 'resampling_fn_probabilities': 'resample_torch_fornnunet',
+                                 'resampling_fn_probabilities_kwargs': dict(is_seg=False, num_threads=torch.get_num_threads(),
+                                                                            force_separate_z=kw.get('force_separate_z'))})
+
 def _maps(predictor, logits, properties, organ_labels:dict, probability:bool=False) -> tuple:
-    "(lesion mask, organ-group map, lesion probability or None) on the input grid from a model's logits, by nnU-Net's own export of each."
+    "(lesion mask, organ-group map, lesion probability or None) on the input grid from a model's logits, by nnU-Net's own export of each (the organ channels resampled by `torch_resampling`)."
     import torch
     from nnunetv2.inference.export_prediction import convert_predicted_logits_to_segmentation_with_correct_shape as export
     from nnunetv2.utilities.label_handling.label_handling import LabelManager
@@ -359,7 +372,7 @@ def _maps(predictor, logits, properties, organ_labels:dict, probability:bool=Fal
     prob = None if prob is None else prob[1].astype(np.float32)
     if not organ_labels: return lesion, None, prob
     order = sorted(organ_labels)   # the organ channels (all labels but the lesion), argmax among them only
-    org = export(torch.cat([logits[:1], logits[order]]), pm, cm,
+    org = export(torch.cat([logits[:1], logits[order]]), pm, torch_resampling(cm),
                  LabelManager({'background': 0, **{organ_labels[k]: i for i, k in enumerate(order, 1)}}, None), properties)
     lut = np.array([0] + [NAME_TO_GROUP.get(organ_labels[k], 0) for k in order], np.uint8)
     return lesion, lut[org], prob
