@@ -353,7 +353,8 @@ def torch_resampling(cm):
     import torch
     c = cm.configuration
     kw = c.get('resampling_fn_probabilities_kwargs', {})
-    if c.get('resampling_fn_probabilities') != 'resample_data_or_seg_to_shape' or kw.get('order') != 1 or kw.get('is_seg'):
+    if (c.get('resampling_fn_probabilities') != 'resample_data_or_seg_to_shape' or kw.get('order') != 1 or kw.get('is_seg')
+            or kw.get('order_z', 0) != 0):   # torch's: linear in plane, nearest along an anisotropic axis
         return cm
     return ConfigurationManager({**c, 'resampling_fn_probabilities': 'resample_torch_fornnunet',
                                  'resampling_fn_probabilities_kwargs': dict(is_seg=False, num_threads=torch.get_num_threads(),
