@@ -27,7 +27,7 @@ def test_readme_matches_index_notebook():
 def test_quick_start_has_exactly_two_commands():
     cmds = re.findall(r'^python3 -m venv \.venv .*$', (ROOT/'README.md').read_text(), re.M)
     assert len(cmds) == 2, cmds
-    assert cmds[0].endswith('psma demo') and 'nbdev-test' in cmds[1] and 'pytest' in cmds[1]
+    assert cmds[0].endswith('psma demo') and 'tests/notebooks.py' in cmds[1] and 'pytest' in cmds[1]
 
 
 if __name__ == '__main__':
