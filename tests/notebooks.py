@@ -2,8 +2,9 @@
 hand the longest notebooks to the workers first.
 
 `nbdev-test` starts the notebooks in file-name order, so `99_study`, the longest, starts last and runs alone while
-the other worker idles (in a CI run with AVX2 emulated: 99_study started at about 400 s of a 730-s notebook phase;
-the longest first packs the same notebooks into about 580 s). Each notebook runs in a fresh process, as in a fresh
+the other worker idles (simulated from one CI run's notebook times with AVX2 emulated: 736 s in file-name order, 586 s
+longest first; measured by `benchmarks/bench_notebooks.sh`: 0.87x the wall time of `nbdev-test`, one pair, 2-core Xeon
+with avx2 and avx512_bf16). Each notebook runs in a fresh process, as in a fresh
 kernel: `nbdev-test` runs the notebooks one after another in its two worker processes, so what one sets in
 `os.environ` (nnU-Net's folders, after a training) reaches the next, and its file-name order only happened to hide that
 (run longest first, 30_dataset read 50_predict's nnU-Net folders). The processes are forked from a server that has
