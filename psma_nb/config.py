@@ -189,10 +189,10 @@ class Settings:
         return dict(nnUNet_raw=str(self.nnunet_raw), nnUNet_preprocessed=str(self.nnunet_preprocessed),
                     nnUNet_results=str(self.nnunet_results))
 
-    def export_nnunet_env(self):
-        "Set nnU-Net's folder variables in `os.environ` (nnU-Net reads them on use)."
-        os.environ.update(self.nnunet_env())
-        return self
+    def nnunet_environ(self, **extra):
+        "A `with` block in which `os.environ` holds `nnunet_env()` (and `extra`); the environment as it was after it."
+        from fastcore.xtras import modified_env
+        return modified_env(**self.nnunet_env(), **extra)
 
     def __repr__(self):
         return f"Settings({self.file or 'built-in defaults'}: " + ', '.join(f"{k}={v!r}" for k, v in self.as_dict().items()) + ')'

@@ -75,24 +75,13 @@ def tiny_configuration(plans:dict,              # nnU-Net plans (dict) with a `3
             'patch_size': psize, 'batch_size': batch_size, 'batch_dice': True, 'architecture': arch}
 
 # %% ../nbs/41_train.ipynb #9fd9d115
-def _nnunet_env(s:Settings):
+def _nnunet_env(s:Settings, **extra):
+    "A `with` block in which nnU-Net sees the study's folders, its worker count, psma-nb's trainers and `extra` (00_config's `nnunet_environ`)."
     import warnings
     warnings.filterwarnings('ignore', message='`torch.jit.interface` is deprecated', category=FutureWarning)
-    s.export_nnunet_env()
-    os.environ.setdefault('nnUNet_def_n_proc', str(s.workers))
     from psma_nb.nnunet_trainers.psma_presets import add_trainer_dir
-    add_trainer_dir()
-
-@contextlib.contextmanager
-def _env_vars(values:dict):
-    "Set environment variables for the duration of a block, then restore what was there."
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try: yield
-    finally:
-        for k, v in old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
+    return s.nnunet_environ(nnUNet_def_n_proc=os.environ.get('nnUNet_def_n_proc') or str(s.workers),
+                            nnUNet_extTrainer=add_trainer_dir(dict(os.environ)), **extra)
 
 @contextlib.contextmanager
 def _nnunet_output(logfile:Path, always:bool=False):
@@ -128,7 +117,6 @@ def plan_and_preprocess(settings:Settings|None=None,     # study settings; None 
     if planner not in PLANNERS: raise PsmaError(f"--planner must be one of {', '.join(PLANNERS)}, not {planner!r}")
     configurations = list(configurations or [PRESETS[s.preset].configuration])
     raw, pre = dataset_folders(s)
-    _nnunet_env(s)
     planner_cls, plans_id = PLANNERS[planner]
     plans_file, stamp_file = pre/f'{plans_id}.json', pre/f'psma_{plans_id}_stamp.json'
     stamp = _raw_stamp(raw, planner)
@@ -144,7 +132,7 @@ def plan_and_preprocess(settings:Settings|None=None,     # study settings; None 
     from nnunetv2.utilities.find_class_by_name import recursive_find_python_class
     import nnunetv2
     t0 = time.time()
-    with _nnunet_output(pre/'psma_preprocess.log', always=True):
+    with _nnunet_env(s), _nnunet_output(pre/'psma_preprocess.log', always=True):
         if not planned:
             log(f"nnU-Net: fingerprint of {s.dataset} ...")
             extract_fingerprint_dataset(s.dataset_id, num_processes=s.workers, clean=True, verbose=False,
@@ -239,7 +227,7 @@ def train(
     if gpus > 1: _check_gpus(s, p.configuration, PLANNERS[planner][1], gpus)
     import torch
     from nnunetv2.run.run_training import run_training
-    env = {}   # set only while nnU-Net trains, so nothing leaks into later planning or prediction
+    env = {}   # set only while nnU-Net trains (like the folders), so nothing leaks into later planning, prediction or settings
     if iterations: env['PSMA_TINY_ITERATIONS'] = str(int(iterations))
     if device == 'cpu':
         env['nnUNet_n_proc_DA'] = '0'
@@ -247,7 +235,7 @@ def train(
     _seed_everything(s.seed)
     t0 = time.time()
     log(f"nnU-Net: training {p.configuration} with {trainer}, fold {fold}, on {device} ...")
-    with _env_vars(env), _nnunet_output(out.parent/'psma_train.log', always=preset == 'tiny'):   # the tiny trainer shows a progress bar
+    with _nnunet_env(s, **env), _nnunet_output(out.parent/'psma_train.log', always=preset == 'tiny'):   # the tiny trainer shows a progress bar
         from psma_nb.nnunet_trainers.psma_presets import tiny_schedule
         its = int(np.prod(tiny_schedule())) if preset == 'tiny' else None   # what the trainer will run
         run_training(str(s.dataset_id), p.configuration, fold, trainer, PLANNERS[planner][1],
