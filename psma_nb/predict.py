@@ -511,19 +511,23 @@ def uptake_shape(suv:np.ndarray,  # SUV (z, y, x)
                  sigma_mm:float,  # scale: the Gaussian's sigma, mm
                  ) -> tuple[float, float, float]:
     "Shape of the uptake at `point` and scale `sigma_mm` from the Hessian's eigenvalues l1, l2, l3 (|l1| ≤ |l2| ≤ |l3|): (l1/l3, l2/l3, curvature -l3·σ²/smoothed SUV). A bright blob (a lesion) has both ratios near 1, a tube (ureter, bowel) l1/l3 near 0, a plate (an organ's surface) both near 0."
-    from scipy import ndimage as ndi
+    from scipy.ndimage import gaussian_filter1d
     sp = np.asarray(spacing, float); s = sigma_mm / sp
     r = np.ceil(4 * s).astype(int) + 1
     box = tuple(slice(max(int(q) - k, 0), int(q) + k + 1) for q, k in zip(point, r))
     crop, c = np.asarray(suv[box], np.float64), tuple(int(q) - b.start for q, b in zip(point, box))
+    # scipy's gaussian_filter(crop, s, order, mode='nearest')[c], axis by axis as it filters, keeping only the slice,
+    # then the row through c after each pass (the same numbers, bit for bit): 3 passes over the crop instead of 21
+    g = lambda a, k, o: gaussian_filter1d(a, s[k], axis=0, order=o, mode='nearest')[c[k]]
+    planes = {o: g(crop, 0, o) for o in range(3)}
+    at = lambda o: g(g(planes[o[0]], 1, o[1]), 2, o[2])
     h = np.empty((3, 3))
     for a in range(3):
         for b in range(a, 3):
-            order = np.eye(3, dtype=int)[a] + np.eye(3, dtype=int)[b]
-            h[a, b] = h[b, a] = ndi.gaussian_filter(crop, s, order=order, mode='nearest')[c] * sigma_mm**2 / (sp[a] * sp[b])
+            h[a, b] = h[b, a] = at(np.eye(3, dtype=int)[a] + np.eye(3, dtype=int)[b]) * sigma_mm**2 / (sp[a] * sp[b])
     ev = np.linalg.eigvalsh(h); ev = ev[np.argsort(np.abs(ev))]
     l3 = ev[2] if abs(ev[2]) > 1e-9 else -1e-9
-    return float(ev[0] / l3), float(ev[1] / l3), float(-ev[2] / max(ndi.gaussian_filter(crop, s, mode='nearest')[c], 1e-3))
+    return float(ev[0] / l3), float(ev[1] / l3), float(-ev[2] / max(at((0, 0, 0)), 1e-3))
 
 def _mirror(lab:np.ndarray, suv:np.ndarray, i:int, zyx, mids:np.ndarray, st) -> dict:
     "Uptake and predictions at component `i`'s mirror image across the body's midline: paired glands and kidneys have a twin there."
