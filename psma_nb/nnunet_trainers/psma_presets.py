@@ -336,8 +336,8 @@ class nnUNetTrainer_psmaTiny(EpochBar, CpuTraining, OrganAwareTrainer, nnUNetTra
 
 # %% ../../nbs/40_presets.ipynb #6ec5b190
 def add_trainer_dir(environ=None) -> str:
-    "Put `trainer_dir()` first in `nnUNet_extTrainer`, keeping folders the user listed there; returns the value."
-    import warnings   # nnU-Net's trainer lookup imports every trainer module, timm's use of `torch.jit.interface` among them
+    "Put `trainer_dir()` first in `nnUNet_extTrainer`, keeping folders the user listed there; returns the value. Also silences the deprecation warning nnU-Net's trainer lookup then triggers."
+    import warnings   # the lookup imports every trainer module, timm's use of `torch.jit.interface` among them
     warnings.filterwarnings('ignore', message='`torch.jit.interface` is deprecated', category=FutureWarning)
     environ = os.environ if environ is None else environ
     ours = str(trainer_dir())
