@@ -7,13 +7,13 @@ Start with: `load_settings` (the study's settings, overridable by environment an
 
 # %% ../nbs/00_config.ipynb #86eec072
 from __future__ import annotations
-import configparser, os, re
+import configparser, os, re, shutil, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 # %% auto #0
-__all__ = ['SETTINGS', 'SETTING_KEYS', 'PsmaError', 'SettingsError', 'Setting', 'settings_table', 'settings_text',
+__all__ = ['SETTINGS', 'SETTING_KEYS', 'PsmaError', 'SettingsError', 'scratch_dir', 'Setting', 'settings_table', 'settings_text',
            'default_settings_text', 'parse_value', 'find_settings', 'Settings', 'load_settings', 'project_root']
 
 # %% ../nbs/00_config.ipynb #92813bc0
@@ -22,6 +22,17 @@ class PsmaError(Exception):
 
 class SettingsError(PsmaError, ValueError):
     "A settings file, section, key or value psma-nb cannot use."
+
+# %% ../nbs/00_config.ipynb #b3e1a7c3
+def scratch_dir(prefix:str='psma-nb-',  # start of the folder's name
+                ) -> Path:
+    "A new empty folder in the system's temporary directory, removed with everything in it when this Python process ends."
+    from multiprocessing.util import Finalize
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    # multiprocessing's exit finalizers run when this process ends: at exit as `atexit` does, and also where the process is
+    # a pool's worker (nbdev-test runs the notebooks in those, and they end without `atexit`); never in a forked child
+    Finalize(None, shutil.rmtree, args=(str(d),), kwargs=dict(ignore_errors=True), exitpriority=0)
+    return d
 
 # %% ../nbs/00_config.ipynb #4048c417
 @dataclass(frozen=True)
