@@ -8,7 +8,7 @@ Start with: `predict` (`psma predict`), `NnunetModel`, `threshold_predict`, `dro
 
 # %% ../nbs/50_predict.ipynb #d9950993
 from __future__ import annotations
-import contextlib, functools, hashlib, io, json, os, time
+import contextlib, functools, hashlib, io, json, os, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -665,23 +665,34 @@ def _fp_variants(model:NnunetModel) -> dict:
     "The `SCANNER_VARIANTS` the false-positive filter is fitted on: all of them; the scans as acquired only for a PET+CT model (its CT is not varied)."
     return {k: v for k, v in SCANNER_VARIANTS.items() if not model.needs_ct or v == (0., None)}
 
-def _training_components(model, raw_dir:Path, labels:list, connectivity:int) -> pd.DataFrame:
-    "Features of every component the model predicts on training scans and their `_fp_variants` (after the SUVmax floor), marked lesion or not."
-    out = []
-    for lf in progress(labels, 'false-positive filter', unit='case'):
-        case = lf.name[:-len('.nii.gz')]
-        suv0, les0, _ = _training_prediction(model, Path(raw_dir), case, organs=False)   # the filter reads no organ map
-        ref0 = sitk.ReadImage(str(lf))
-        for name, (blur, voxel) in _fp_variants(model).items():
-            if (blur, voxel) == (0., None): suv, les, ref = suv0, les0, ref0
-            else:   # the network's prediction on the scan as another scanner shows it
-                suv, ref = scanner_variant(suv0, ref0, blur, voxel)
-                les = sitk.GetArrayFromImage(model(dict(suv=suv), organs=False).lesion) > 0
-            s, sp = sitk.GetArrayFromImage(suv), suv.GetSpacing()[::-1]
-            m = drop_components(les.astype(np.uint8), s, sp, 0., NNUNET_MIN_SUVMAX, connectivity)
-            lab, f = component_features(m, s, sp, connectivity)
-            hit = np.unique(lab[sitk.GetArrayFromImage(ref) == LESION_LABEL])
-            out.append(f.assign(case=case, variant=name, lesion=f.component.isin(hit)))
+_FIT_MODEL = None   # the model the fit's worker processes predict with: forked with them, not pickled
+
+def _training_case(job) -> pd.DataFrame:
+    "`_training_components` of one training scan (`job`: raw dataset, label file, connectivity), with `_FIT_MODEL`."
+    raw_dir, lf, connectivity = job
+    model, case, out = _FIT_MODEL, lf.name[:-len('.nii.gz')], []
+    suv0, les0, _ = _training_prediction(model, Path(raw_dir), case, organs=False)   # the filter reads no organ map
+    ref0 = sitk.ReadImage(str(lf))
+    for name, (blur, voxel) in _fp_variants(model).items():
+        if (blur, voxel) == (0., None): suv, les, ref = suv0, les0, ref0
+        else:   # the network's prediction on the scan as another scanner shows it
+            suv, ref = scanner_variant(suv0, ref0, blur, voxel)
+            les = sitk.GetArrayFromImage(model(dict(suv=suv), organs=False).lesion) > 0
+        s, sp = sitk.GetArrayFromImage(suv), suv.GetSpacing()[::-1]
+        m = drop_components(les.astype(np.uint8), s, sp, 0., NNUNET_MIN_SUVMAX, connectivity)
+        lab, f = component_features(m, s, sp, connectivity)
+        hit = np.unique(lab[sitk.GetArrayFromImage(ref) == LESION_LABEL])
+        out.append(f.assign(case=case, variant=name, lesion=f.component.isin(hit)))
+    return pd.concat(out, ignore_index=True)
+
+def _training_components(model, raw_dir:Path, labels:list, connectivity:int, workers:int=1) -> pd.DataFrame:
+    "Features of every component the model predicts on training scans and their `_fp_variants` (after the SUVmax floor), marked lesion or not; on a CPU in `workers` forked processes of one thread each."
+    global _FIT_MODEL
+    forks = model.device == 'cpu' and sys.platform.startswith('linux')   # a forked worker inherits the loaded model
+    _FIT_MODEL = model
+    try: out = parallel_map(_training_case, [(Path(raw_dir), lf, connectivity) for lf in labels], workers if forks else 1,
+                            'false-positive filter', unit='case')
+    finally: _FIT_MODEL = None
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 def _kept_record(model:NnunetModel, name:str) -> dict|None:
@@ -710,6 +721,7 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
                   raw_dir,                    # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
                   connectivity:int=26,        # 6 (faces), 18 (+ edges) or 26 (+ corners)
                   cases:int=FP_FILTER_CASES,  # training scans to predict (the first, sorted)
+                  workers:int=1,              # processes predicting them on a CPU (one thread each; the same filter either way)
                   ) -> dict:
     "Fit (once per model weights; kept in the model folder) the false-positive filter on the model's predictions on its training scans."
     import pickle
@@ -720,7 +732,7 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
     variants = _fp_variants(model)
     log(_fit_message(len(labels), len(variants)))
     mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
-    try: t = _training_components(model, Path(raw_dir), labels, connectivity)
+    try: t = _training_components(model, Path(raw_dir), labels, connectivity, workers)
     finally: model.predictor.mirroring = mirroring
     n_les, n_fp = (int(t.lesion.sum()), int((~t.lesion).sum())) if len(t) else (0, 0)
     rec = dict(usable=False, weights=model.weights, cases=len(labels), scans=len(labels) * len(variants), variants=variants,
@@ -898,7 +910,7 @@ def _fp_filter_for(model, todo, fp_filter:str, s:Settings, conn:int, cases:int|N
     if model is None or fp_filter == 'off': return None, {}
     if all(not i.dicom and (i.path/'ORGANS.nii.gz').exists() for i in todo): return None, {}
     raw = _training_raw(model, s)
-    if (model.model_dir/FP_FILTER_RECORD).exists() or raw.is_dir(): rec = fit_fp_filter(model, raw, conn, cases or FP_FILTER_CASES)
+    if (model.model_dir/FP_FILTER_RECORD).exists() or raw.is_dir(): rec = fit_fp_filter(model, raw, conn, cases or FP_FILTER_CASES, int(s.workers))
     else: rec = dict(usable=False, rule=f"its training data {raw} is not here to fit it on")
     if not rec['usable']: log(f"false-positive filter: not used ({rec['rule']})")
     return (load_fp_filter(model.model_dir) if rec['usable'] else None), rec
