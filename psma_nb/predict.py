@@ -721,7 +721,7 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
                   raw_dir,                    # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
                   connectivity:int=26,        # 6 (faces), 18 (+ edges) or 26 (+ corners)
                   cases:int=FP_FILTER_CASES,  # training scans to predict (the first, sorted)
-                  workers:int=1,              # processes predicting them on a CPU (one thread each; the same filter either way)
+                  workers:int=1,              # processes predicting them on a CPU (one thread each; the same filter in every run measured)
                   ) -> dict:
     "Fit (once per model weights; kept in the model folder) the false-positive filter on the model's predictions on its training scans."
     import pickle
