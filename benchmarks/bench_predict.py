@@ -11,18 +11,18 @@ Reported per scan: seconds of each, and the ratio; then the median ratio. With -
 added one at a time to nnU-Net's defaults (step, mirroring, batching, bfloat16), and `channels_last_3d` and
 thread settings, which were measured and not kept.
 """
-import argparse, contextlib, io, time
+import argparse, contextlib, io, os, time
 import numpy as np
 import torch
 import SimpleITK as sitk
 from psma_nb.predict import NnunetModel, find_inputs, load_input
-from psma_nb.nnunet_trainers.psma_presets import cpu_bf16, add_trainer_dir
+from psma_nb.nnunet_trainers.psma_presets import cpu_bf16, ext_trainer_path
 
 
 def nnunet_default(model_dir):
     "nnU-Net's own predictor with its defaults (what nnUNetv2_predict does on a CPU)."
     from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
-    add_trainer_dir()
+    os.environ['nnUNet_extTrainer'] = ext_trainer_path()
     with contextlib.redirect_stdout(io.StringIO()):
         p = nnUNetPredictor(tile_step_size=0.5, use_gaussian=True, use_mirroring=True, perform_everything_on_device=False,
                             device=torch.device('cpu'), verbose=False, verbose_preprocessing=False, allow_tqdm=False)

@@ -313,7 +313,7 @@ class NnunetModel:
                  ):
         import torch
         from fastcore.xtras import modified_env
-        from psma_nb.nnunet_trainers.psma_presets import add_trainer_dir, cpu_bf16, cpu_layout, cpu_layout_on, default_step
+        from psma_nb.nnunet_trainers.psma_presets import ext_trainer_path, cpu_bf16, cpu_layout, cpu_layout_on, default_step
         if mirroring not in MIRRORING: raise PsmaError(f"mirroring must be one of {', '.join(MIRRORING)}, not {mirroring!r}")
         self.model_dir = Path(model_dir)
         self.channels = _model_channels(self.model_dir)
@@ -322,7 +322,7 @@ class NnunetModel:
         self.device, self.mirroring, self.bf16 = device, mirroring, device == 'cpu' and cpu_bf16()
         self.step = default_step(device) if step is None else step
         # nnU-Net looks the trainer up in nnUNet_extTrainer while it loads the model, not later: ours is there for that only
-        with contextlib.redirect_stdout(io.StringIO()), modified_env(nnUNet_extTrainer=add_trainer_dir(dict(os.environ))):
+        with contextlib.redirect_stdout(io.StringIO()), modified_env(nnUNet_extTrainer=ext_trainer_path()):
             self.predictor = _predictor_class()(tile_step_size=self.step, use_gaussian=True, use_mirroring=mirroring != 'off',
                                                perform_everything_on_device=device == 'cuda', device=torch.device(device),
                                                verbose=False, verbose_preprocessing=False, allow_tqdm=False)

@@ -77,9 +77,9 @@ def tiny_configuration(plans:dict,              # nnU-Net plans (dict) with a `3
 # %% ../nbs/41_train.ipynb #9fd9d115
 def _nnunet_env(s:Settings, **extra):
     "A `with` block in which nnU-Net sees the study's folders, its worker count, psma-nb's trainers and `extra` (00_config's `nnunet_environ`)."
-    from psma_nb.nnunet_trainers.psma_presets import add_trainer_dir
+    from psma_nb.nnunet_trainers.psma_presets import ext_trainer_path
     return s.nnunet_environ(nnUNet_def_n_proc=os.environ.get('nnUNet_def_n_proc') or str(s.workers),
-                            nnUNet_extTrainer=add_trainer_dir(dict(os.environ)), **extra)
+                            nnUNet_extTrainer=ext_trainer_path(), **extra)
 
 @contextlib.contextmanager
 def _nnunet_output(logfile:Path, always:bool=False):

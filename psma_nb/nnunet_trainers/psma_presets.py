@@ -26,7 +26,7 @@ __all__ = ['ORGAN_WEIGHT', 'LESION_FG_SHARE', 'ORGAN_FLOOR', 'LESION', 'TINY_ITE
            'LOG_EPS', 'LOG_SHIFT', 'LOG_SCALE', 'combine_heads', 'lesion_only_logits', 'OrganAwareUNet',
            'LesionOrganLoss', 'LabelMapLoss', 'LesionFirstLoader', 'OrganAwareTrainer', 'tiny_schedule', 'cpu_bf16',
            'logged_values', 'cpu_layout', 'cpu_layout_on', 'CpuTraining', 'EpochBar', 'nnUNetTrainer_psmaTiny',
-           'add_trainer_dir', 'trainer_dir', 'nnUNetTrainer_psmaTinyNoOrgans', 'nnUNetTrainer_psmaTinyOrganClasses',
+           'ext_trainer_path', 'trainer_dir', 'nnUNetTrainer_psmaTinyNoOrgans', 'nnUNetTrainer_psmaTinyOrganClasses',
            'nnUNetTrainer_psmaTinyOrganNet', 'nnUNetTrainer_psmaFull', 'nnUNetTrainer_psmaFullNoOrgans', 'default_step',
            'eta_tick', 'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling', 'input_ceiling', 'to_log_suv',
            'from_log_suv', 'log_suv_hook', 'LogSUV', 'transform_names', 'log_domain']
@@ -335,15 +335,14 @@ class nnUNetTrainer_psmaTiny(EpochBar, CpuTraining, OrganAwareTrainer, nnUNetTra
         finally: self.inference_allowed_mirroring_axes = axes
 
 # %% ../../nbs/40_presets.ipynb #6ec5b190
-def add_trainer_dir(environ=None) -> str:
-    "Put `trainer_dir()` first in `nnUNet_extTrainer`, keeping folders the user listed there; returns the value. Also silences the deprecation warning nnU-Net's trainer lookup then triggers."
+def ext_trainer_path(environ=None) -> str:
+    "The value of `nnUNet_extTrainer` with `trainer_dir()` first, keeping the folders the user listed there (`environ`, default `os.environ`, is read, not changed). Also silences the deprecation warning nnU-Net's trainer lookup then triggers."
     import warnings   # the lookup imports every trainer module, timm's use of `torch.jit.interface` among them
     warnings.filterwarnings('ignore', message='`torch.jit.interface` is deprecated', category=FutureWarning)
     environ = os.environ if environ is None else environ
     ours = str(trainer_dir())
     rest = [p for p in environ.get('nnUNet_extTrainer', '').split(os.pathsep) if p and p != ours]
-    environ['nnUNet_extTrainer'] = os.pathsep.join([ours] + rest)
-    return environ['nnUNet_extTrainer']
+    return os.pathsep.join([ours] + rest)
 
 def trainer_dir() -> Path:
     "The folder to put in `nnUNet_extTrainer` so that nnU-Net finds psma-nb's trainers."
