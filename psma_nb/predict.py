@@ -141,9 +141,11 @@ def postprocess(mask:np.ndarray,             # nnU-Net lesion mask (z, y, x), 0/
                 organ:np.ndarray|None=None,  # uptake-organ map (z, y, x), bool; None = no filter
                 outline:dict|None=None,      # reader's rule (`outline_rule`); None = outlines as drawn
                 ) -> np.ndarray:
-    "An nnU-Net mask as `psma predict` leaves it: `drop_components`, then each lesion left redrawn by the reader's rule `outline` (`outline_rule`; None: as drawn)."
+    "An nnU-Net mask as `psma predict` leaves it: `drop_components`, then each lesion left redrawn by the reader's rule `outline` (`outline_rule`; None: as drawn) and the size and SUVmax floors applied again to the pieces an outline leaves."
     arr = drop_components(mask, suv, spacing, min_volume_ml, min_suvmax, connectivity, organ)
-    if outline: arr = outline_lesions(arr, suv, outline['fraction'], outline['halo'], tuple(outline['ring']), connectivity)
+    if outline:   # an outline may split a component where the uptake dips: each piece is a component like any other
+        arr = drop_components(outline_lesions(arr, suv, outline['fraction'], outline['halo'], tuple(outline['ring']), connectivity),
+                              suv, spacing, min_volume_ml, min_suvmax, connectivity)
     return arr
 
 # %% ../nbs/50_predict.ipynb #07b872fb
