@@ -958,9 +958,39 @@ def _candidates_for(model, todo, candidates:str, s:Settings, conn:int, cases:int
     return (pickle.loads((model.model_dir/CAND_FILE).read_bytes()) if rec['usable'] else None), rec
 
 # %% ../nbs/50_predict.ipynb #0e38f556
+_PREDICT_JOB = None   # (model, settings of the run) that `_predict_case` uses: forked with the workers, not pickled
+
+def _predict_case(i:Input) -> dict:
+    "One case of `_predict_nnunet` with `_PREDICT_JOB`: predicted, filtered, written (the mask last); its row of the run's table."
+    model, c = _PREDICT_JOB
+    t, organ_filter, conn, (min_volume_ml, min_suvmax) = time.time(), c['organ_filter'], c['conn'], c['floor']
+    (fp_clf, fp_rec), (cand_clf, cand_rec) = c['fp'], c['cand']
+    try: img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter in ('auto', 'study'))
+    except PsmaError as e:   # a bad case is reported and skipped; the others are predicted
+        return dict(case=i.case, status='failed', seconds=0., error=' '.join(str(e).split()))
+    grid = img['suv']; img = {k: v if v is None else to_canonical(v) for k, v in img.items()}   # features read front/back, head/feet
+    usable = c['check'].get('usable', False)
+    pred = model(img, organs=c['organs_out'] or organ_filter == 'model' or
+                 organ_filter == 'auto' and usable and img.get('organs') is None)   # else unused
+    groups, source = _filter_map(organ_filter, img, pred, None if i.dicom else read_organ_names(i.path), usable)
+    raw, suv_a, sp = sitk.GetArrayFromImage(pred.lesion), sitk.GetArrayFromImage(img['suv']), img['suv'].GetSpacing()[::-1]
+    dropped = None
+    if groups is None and fp_clf is not None:   # no organ map: the learned filter on what the SUVmax floor leaves
+        raw, dropped = fp_keep(drop_components(raw, suv_a, sp, min_volume_ml, min_suvmax, conn), suv_a, sp, fp_clf,
+                               fp_rec['threshold'], conn)
+    added = None
+    if cand_clf is not None:   # lesions the network missed, from the local peaks (organ filter, floor, outline follow)
+        raw, added = add_candidates(raw, suv_a, sp, cand_clf, cand_rec['threshold'], conn)
+    arr = postprocess(raw, suv_a, sp, min_volume_ml, min_suvmax, conn, None if groups is None else uptake_mask(groups), c['rule'])
+    m = sitk.GetImageFromArray(arr); m.CopyInformation(img['suv'])
+    if c['organs_out'] and pred.organs is not None: write_image(from_canonical(pred.organs, grid), c['out_dir']/f"{i.case}_organs.nii.gz")
+    write_image(from_canonical(m, grid), c['out_dir']/f"{i.case}.nii.gz")   # last: its presence means the case is done
+    return dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=source, fp_dropped=dropped, candidates_added=added,
+                mirrored_windows=pred.stats.get('mirrored_windows'), windows=pred.stats.get('windows'))
+
 def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step, min_volume_ml, min_suvmax,
                     organ_filter, outline, organs_out, conn, fp_filter='auto', check_cases=None, candidates='auto') -> tuple[list, dict]:
-    "The nnunet method of `predict`: one model, every case to do, post-processing, files; (rows, record)."
+    "The nnunet method of `predict`: one model, every case to do (on a CPU in `s.workers` forked processes of one thread each), post-processing, files; (rows, record)."
     from psma_nb.train import model_dir as _model_dir, resolve_device
     from psma_nb.nnunet_trainers.psma_presets import default_step
     device = resolve_device(device or s.device)
@@ -971,29 +1001,12 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
     check = _model_organs_usable(model, todo, organ_filter, s, conn, check_cases)
     fp_clf, fp_rec = _fp_filter_for(model, todo, fp_filter, s, conn, check_cases)
     cand_clf, cand_rec = _candidates_for(model, todo, candidates, s, conn, check_cases)
-    for i in progress(todo, 'nnU-Net', unit='case'):
-        t = time.time()
-        try: img = load_input(i, ct=bool(model.needs_ct), organs=organ_filter in ('auto', 'study'))
-        except PsmaError as e:   # a bad case is reported and skipped; the others are predicted
-            rows.append(dict(case=i.case, status='failed', seconds=0., error=' '.join(str(e).split()))); continue
-        grid = img['suv']; img = {k: v if v is None else to_canonical(v) for k, v in img.items()}   # features read front/back, head/feet
-        pred = model(img, organs=organs_out or organ_filter == 'model' or
-                     organ_filter == 'auto' and check.get('usable', False) and img.get('organs') is None)   # else unused
-        groups, source = _filter_map(organ_filter, img, pred, None if i.dicom else read_organ_names(i.path), check.get('usable', False))
-        raw, suv_a, sp = sitk.GetArrayFromImage(pred.lesion), sitk.GetArrayFromImage(img['suv']), img['suv'].GetSpacing()[::-1]
-        dropped = None
-        if groups is None and fp_clf is not None:   # no organ map: the learned filter on what the SUVmax floor leaves
-            raw, dropped = fp_keep(drop_components(raw, suv_a, sp, min_volume_ml, min_suvmax, conn), suv_a, sp, fp_clf,
-                                   fp_rec['threshold'], conn)
-        added = None
-        if cand_clf is not None:   # lesions the network missed, from the local peaks (organ filter, floor, outline follow)
-            raw, added = add_candidates(raw, suv_a, sp, cand_clf, cand_rec['threshold'], conn)
-        arr = postprocess(raw, suv_a, sp, min_volume_ml, min_suvmax, conn, None if groups is None else uptake_mask(groups), rule)
-        m = sitk.GetImageFromArray(arr); m.CopyInformation(img['suv'])
-        if organs_out and pred.organs is not None: write_image(from_canonical(pred.organs, grid), out_dir/f"{i.case}_organs.nii.gz")
-        write_image(from_canonical(m, grid), out_dir/f"{i.case}.nii.gz")   # last: its presence means the case is done
-        rows.append(dict(case=i.case, status='predicted', seconds=round(time.time() - t, 2), organ_filter=source, fp_dropped=dropped, candidates_added=added,
-                         mirrored_windows=pred.stats.get('mirrored_windows'), windows=pred.stats.get('windows')))
+    global _PREDICT_JOB
+    _PREDICT_JOB = (model, dict(out_dir=out_dir, organ_filter=organ_filter, organs_out=organs_out, check=check, fp=(fp_clf, fp_rec),
+                                cand=(cand_clf, cand_rec), floor=(min_volume_ml, min_suvmax), rule=rule, conn=conn))
+    forks = model is not None and model.device == 'cpu' and sys.platform.startswith('linux')   # a forked worker inherits the model
+    try: rows += parallel_map(_predict_case, todo, int(s.workers) if forks else 1, 'nnU-Net', unit='case')
+    finally: _PREDICT_JOB = None
     record = dict(method='nnunet', model=str(model_dir), folds=model.folds if model else folds, tta=mode,
                   device=device, step=step, min_volume_ml=min_volume_ml, min_suvmax=min_suvmax,
                   organ_filter=organ_filter, organ_filter_fraction=ORGAN_FILTER_FRACTION, organ_filter_peak=True,
