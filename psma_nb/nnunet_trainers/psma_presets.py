@@ -21,15 +21,16 @@ from nnunetv2.training.dataloading.data_loader import nnUNetDataLoader
 from nnunetv2.training.nnUNetTrainer.nnUNetTrainer import nnUNetTrainer
 
 # %% auto #0
-__all__ = ['ORGAN_WEIGHT', 'LESION_FG_SHARE', 'ORGAN_FLOOR', 'LESION', 'TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR',
+__all__ = ['ORGAN_WEIGHT', 'LESION_FG_SHARE', 'ORGAN_FLOOR', 'LESION', 'TINY_ITERATIONS', 'TINY_EPOCH', 'TINY_LR', 'PLOT_EVERY',
            'ETA_ITERATIONS', 'WINDOW_BATCH', 'PASTE_P', 'PASTE_MAX', 'PASTE_HALO', 'PASTE_CAP', 'PASTE_AMPLITUDE',
            'LOG_EPS', 'LOG_SHIFT', 'LOG_SCALE', 'combine_heads', 'lesion_only_logits', 'OrganAwareUNet',
            'LesionOrganLoss', 'LabelMapLoss', 'LesionFirstLoader', 'OrganAwareTrainer', 'tiny_schedule', 'cpu_bf16',
-           'logged_values', 'cpu_layout', 'cpu_layout_on', 'CpuTraining', 'EpochBar', 'nnUNetTrainer_psmaTiny',
-           'ext_trainer_path', 'trainer_dir', 'nnUNetTrainer_psmaTinyNoOrgans', 'nnUNetTrainer_psmaTinyOrganClasses',
-           'nnUNetTrainer_psmaTinyOrganNet', 'nnUNetTrainer_psmaFull', 'nnUNetTrainer_psmaFullNoOrgans', 'default_step',
-           'eta_tick', 'lesion_bank', 'LesionPaste', 'lesion_paste_for', 'suv_scaling', 'input_ceiling', 'to_log_suv',
-           'from_log_suv', 'log_suv_hook', 'LogSUV', 'transform_names', 'log_domain']
+           'logged_values', 'cpu_layout', 'cpu_layout_on', 'CpuTraining', 'plot_epoch', 'EpochBar',
+           'nnUNetTrainer_psmaTiny', 'ext_trainer_path', 'trainer_dir', 'nnUNetTrainer_psmaTinyNoOrgans',
+           'nnUNetTrainer_psmaTinyOrganClasses', 'nnUNetTrainer_psmaTinyOrganNet', 'nnUNetTrainer_psmaFull',
+           'nnUNetTrainer_psmaFullNoOrgans', 'default_step', 'eta_tick', 'lesion_bank', 'LesionPaste',
+           'lesion_paste_for', 'suv_scaling', 'input_ceiling', 'to_log_suv', 'from_log_suv', 'log_suv_hook', 'LogSUV',
+           'transform_names', 'log_domain']
 
 # %% ../../nbs/40_presets.ipynb #85d52fdf
 ORGAN_WEIGHT = 0.5       # weight of the organ loss beside the lesion loss
@@ -260,8 +261,17 @@ class CpuTraining:
         return {'loss': l.detach().cpu().numpy()}
 
 # %% ../../nbs/40_presets.ipynb #af517a3f
+PLOT_EVERY = 5   # the tiny trainer redraws nnU-Net's progress.png every this many epochs and after the last (1.2 s a drawing)
+
+def plot_epoch(epoch:int,               # the epoch just finished (0-based)
+               epochs:int,              # epochs of the whole training
+               every:int=PLOT_EVERY,    # redraw every this many epochs
+               ) -> bool:
+    "Does `EpochBar` let nnU-Net redraw progress.png after `epoch`? Every `every`-th epoch and the last."
+    return (epoch + 1) % every == 0 or epoch == epochs - 1
+
 class EpochBar:
-    "Mixin for an nnU-Net trainer: a progress bar over the epochs with the last loss and pseudo-Dice (`PSMA_QUIET` hides it)."
+    "Mixin for an nnU-Net trainer: a progress bar over the epochs with the last loss and pseudo-Dice (`PSMA_QUIET` hides it), and nnU-Net's progress.png every `PLOT_EVERY` epochs."
     def on_train_start(self):
         super().on_train_start()
         from tqdm.auto import tqdm
@@ -270,7 +280,11 @@ class EpochBar:
                          file=sys.__stderr__, disable=quiet, dynamic_ncols=True)
 
     def on_epoch_end(self):
-        super().on_epoch_end()
+        skip = not plot_epoch(self.current_epoch, self.num_epochs)
+        if skip: self.logger.plot_progress_png = lambda output_folder: None   # for this epoch's end only
+        try: super().on_epoch_end()
+        finally:
+            if skip: del self.logger.plot_progress_png   # nnU-Net's own method again
         if getattr(self, '_bar', None) is not None:
             last = lambda k: float(logged_values(self.logger, k)[-1])
             self._bar.set_postfix(loss=f"{last('train_losses'):.3f}", pseudo_dice=f"{last('mean_fg_dice'):.3f}")
