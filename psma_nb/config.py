@@ -77,7 +77,7 @@ SETTINGS = (
     Setting('study', 'seed', 'int', 2024, "Random seed: the same seed gives the same synthetic cohort, splits "
             "and numbers.", ('PSMA_SEED',), lo=0, hi=2**32-1),
     Setting('study', 'workers', 'int', 2, "Worker processes for parallel work (phantoms, preprocessing, "
-            "evaluation).", ('PSMA_WORKERS',), lo=1, hi=256),
+            "prediction on a CPU, evaluation).", ('PSMA_WORKERS',), lo=1, hi=256),
     Setting('study', 'connectivity', 'choice', '26', "Voxel connectivity that defines a lesion (connected "
             "component): 6, 18 or 26; reported with every result.", ('PSMA_CONNECTIVITY',), choices=('6', '18', '26')),
 )
