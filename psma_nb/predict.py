@@ -671,6 +671,10 @@ def _fp_variants(model:NnunetModel) -> dict:
 
 _FIT_MODEL = None   # the model the fit's worker processes predict with: forked with them, not pickled
 
+def _model_workers(model, workers:int) -> int:
+    "Processes for work with a loaded `model` (`parallel_map`): `workers` on a CPU under Linux, where a forked worker inherits the model; else 1 (CUDA, or no fork)."
+    return int(workers) if model is not None and model.device == 'cpu' and sys.platform.startswith('linux') else 1
+
 def _training_case(job) -> pd.DataFrame:
     "`_training_components` of one training scan (`job`: raw dataset, label file, connectivity), with `_FIT_MODEL`."
     raw_dir, lf, connectivity = job
@@ -692,9 +696,8 @@ def _training_case(job) -> pd.DataFrame:
 def _training_components(model, raw_dir:Path, labels:list, connectivity:int, workers:int=1) -> pd.DataFrame:
     "Features of every component the model predicts on training scans and their `_fp_variants` (after the SUVmax floor), marked lesion or not; on a CPU in `workers` forked processes of one thread each."
     global _FIT_MODEL
-    forks = model.device == 'cpu' and sys.platform.startswith('linux')   # a forked worker inherits the loaded model
     _FIT_MODEL = model
-    try: out = parallel_map(_training_case, [(Path(raw_dir), lf, connectivity) for lf in labels], workers if forks else 1,
+    try: out = parallel_map(_training_case, [(Path(raw_dir), lf, connectivity) for lf in labels], _model_workers(model, workers),
                             'false-positive filter', unit='case')
     finally: _FIT_MODEL = None
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
@@ -1004,8 +1007,7 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
     global _PREDICT_JOB
     _PREDICT_JOB = (model, dict(out_dir=out_dir, organ_filter=organ_filter, organs_out=organs_out, check=check, fp=(fp_clf, fp_rec),
                                 cand=(cand_clf, cand_rec), floor=(min_volume_ml, min_suvmax), rule=rule, conn=conn))
-    forks = model is not None and model.device == 'cpu' and sys.platform.startswith('linux')   # a forked worker inherits the model
-    try: rows += parallel_map(_predict_case, todo, int(s.workers) if forks else 1, 'nnU-Net', unit='case')
+    try: rows += parallel_map(_predict_case, todo, _model_workers(model, s.workers), 'nnU-Net', unit='case')
     finally: _PREDICT_JOB = None
     record = dict(method='nnunet', model=str(model_dir), folds=model.folds if model else folds, tta=mode,
                   device=device, step=step, min_volume_ml=min_volume_ml, min_suvmax=min_suvmax,

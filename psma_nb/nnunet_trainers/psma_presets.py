@@ -261,7 +261,7 @@ class CpuTraining:
         return {'loss': l.detach().cpu().numpy()}
 
 # %% ../../nbs/40_presets.ipynb #af517a3f
-PLOT_EVERY = 5   # the tiny trainer redraws nnU-Net's progress.png every this many epochs and after the last (1.2 s a drawing)
+PLOT_EVERY = 5   # the tiny trainer redraws nnU-Net's progress.png every this many epochs and after the last
 
 def plot_epoch(epoch:int,               # the epoch just finished (0-based)
                epochs:int,              # epochs of the whole training
