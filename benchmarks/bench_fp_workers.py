@@ -9,22 +9,37 @@ MODEL_FOLDER: a trained model (e.g. work/demo/nnUNet_results/Dataset701_PSMA/nnU
 RAW_DATASET: its nnU-Net raw dataset (work/demo/nnUNet_raw/Dataset701_PSMA), N training scans (default 4).
 The first pair includes the warm-up; read the second.
 """
-import sys, time
+import resource, sys, time
 from pathlib import Path
 import pandas as pd
 from psma_nb.predict import NnunetModel, _training_components
 
+def fit_inputs(argv:list) -> tuple:
+    "The model (predicting as `fit_fp_filter` does: no mirroring), its raw dataset and its first N training scans, from the command line."
+    model_dir, raw = Path(argv[1]), Path(argv[2])
+    n = int(argv[3]) if len(argv) > 3 else 4
+    return NnunetModel(model_dir, mirroring='off'), raw, sorted((raw/'labelsTr').glob('*.nii.gz'))[:n]
+
+def in_turn(variants:dict, run) -> dict:
+    "`run()` (a feature table) after each of `variants` (name -> set-up), in turn a, b, a, b; the tables asserted identical; the times by name. Also the finished worker processes' page faults and system time."
+    tables, times = {}, {k: [] for k in variants}
+    for k in list(variants) * 2:
+        variants[k]()
+        r0, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        tab = run()
+        times[k].append(time.perf_counter() - t)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        print(f"{k}: {times[k][-1]:.1f} s, {len(tab)} components ({int(tab.lesion.sum())} lesion); worker processes' "
+              f"page faults {r1.ru_minflt - r0.ru_minflt:,}, system time {r1.ru_stime - r0.ru_stime:.1f} s", flush=True)
+        for t0 in tables.values(): pd.testing.assert_frame_equal(t0, tab)
+        tables[k] = tab
+    a, b = variants
+    print(f"identical tables: {a} / {b} = {times[a][0] / times[b][0]:.2f}x (with the warm-up), "
+          f"{times[a][1] / times[b][1]:.2f}x (second pair)")
+    return times
+
 if __name__ == '__main__':
-    model_dir, raw = Path(sys.argv[1]), Path(sys.argv[2])
-    n = int(sys.argv[3]) if len(sys.argv) > 3 else 4
-    m = NnunetModel(model_dir, mirroring='off')   # as fit_fp_filter predicts
-    labels = sorted((raw/'labelsTr').glob('*.nii.gz'))[:n]
-    tables, times = {}, {1: [], 2: []}
-    for w in (1, 2, 1, 2):
-        t = time.perf_counter(); tab = _training_components(m, raw, labels, 26, w); times[w].append(time.perf_counter() - t)
-        print(f"workers {w}: {times[w][-1]:.1f} s, {len(tab)} components ({int(tab.lesion.sum())} lesion)", flush=True)
-        if w in tables: pd.testing.assert_frame_equal(tables[w], tab)
-        tables[w] = tab
-    pd.testing.assert_frame_equal(tables[1], tables[2])
-    print(f"identical tables; {n} training scans: workers 1 / workers 2 = {times[1][0] / times[2][0]:.2f}x (with the warm-up), "
-          f"{times[1][1] / times[2][1]:.2f}x (second pair)")
+    m, raw, labels = fit_inputs(sys.argv)
+    workers = [1]
+    in_turn({'workers 1': lambda: workers.__setitem__(0, 1), 'workers 2': lambda: workers.__setitem__(0, 2)},
+            lambda: _training_components(m, raw, labels, 26, workers[0]))

@@ -18,10 +18,11 @@ from tqdm.auto import tqdm
 from .config import PsmaError
 
 # %% auto #0
-__all__ = ['VERSION_PACKAGES', 'SPEED_FLAGS', 'CANONICAL', 'atomic_path', 'check_out_dir', 'write_image', 'write_json',
-           'write_text', 'write_csv', 'read_image', 'read_table', 'set_quiet', 'is_quiet', 'progress', 'log',
-           'parallel_map', 'parse_part', 'part', 'cpu_features', 'versions', 'grid_mismatch', 'check_same_grid',
-           'resample_to', 'orientation', 'to_canonical', 'from_canonical', 'canonical_view']
+__all__ = ['KEEP_FREED', 'VERSION_PACKAGES', 'SPEED_FLAGS', 'CANONICAL', 'atomic_path', 'check_out_dir', 'write_image',
+           'write_json', 'write_text', 'write_csv', 'read_image', 'read_table', 'set_quiet', 'is_quiet', 'progress',
+           'log', 'keep_freed_memory', 'parallel_map', 'parse_part', 'part', 'cpu_features', 'versions',
+           'grid_mismatch', 'check_same_grid', 'resample_to', 'orientation', 'to_canonical', 'from_canonical',
+           'canonical_view']
 
 # %% ../nbs/01_core.ipynb #32a07e24
 def _ext(name:str) -> str:
@@ -202,9 +203,19 @@ def log(*msg):  # what to print, joined by spaces as `print` does
 def _ctx():
     return mp.get_context('fork' if sys.platform.startswith('linux') else 'spawn')
 
+KEEP_FREED = True   # workers keep the memory they free for their next arrays (`keep_freed_memory`)
+
+def keep_freed_memory() -> bool:
+    "Let this process reuse the memory it frees instead of handing it back to the system and faulting it in again on the next array (glibc's `mallopt`: large blocks from the heap, not `mmap`; no trimming); True where set. Meant for short-lived workers: the process keeps its peak until it exits."
+    import ctypes, platform
+    if platform.libc_ver()[0] != 'glibc': return False
+    libc, M_TRIM_THRESHOLD, M_MMAP_MAX = ctypes.CDLL(None), -1, -4
+    return bool(libc.mallopt(M_MMAP_MAX, 0) and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
+
 def _worker_init():
-    "A forked worker never enters the parent's OpenMP thread pool (it would wait forever): one torch thread, as in PyTorch's DataLoader workers."
+    "A forked worker never enters the parent's OpenMP thread pool (it would wait forever): one torch thread, as in PyTorch's DataLoader workers; and it keeps the memory it frees (`KEEP_FREED`)."
     if 'torch' in sys.modules: sys.modules['torch'].set_num_threads(1)
+    if KEEP_FREED: keep_freed_memory()
 
 def parallel_map(fn:Callable,         # function of one item (picklable when `workers` > 1)
                  items:Sequence,      # items to map `fn` over
