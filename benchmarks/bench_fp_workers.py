@@ -20,26 +20,24 @@ def fit_inputs(argv:list) -> tuple:
     n = int(argv[3]) if len(argv) > 3 else 4
     return NnunetModel(model_dir, mirroring='off'), raw, sorted((raw/'labelsTr').glob('*.nii.gz'))[:n]
 
-def in_turn(variants:dict, run) -> dict:
-    "`run()` (a feature table) after each of `variants` (name -> set-up), in turn a, b, a, b; the tables asserted identical; the times by name. Also the finished worker processes' page faults and system time."
-    tables, times = {}, {k: [] for k in variants}
+def in_turn(variants:dict, run, same=pd.testing.assert_frame_equal,
+            show=lambda t: f"{len(t)} components ({int(t.lesion.sum())} lesion)") -> dict:
+    "`run(value)` for each of `variants` (name -> value), in turn a, b, a, b; every output asserted the same as the others (`same`), described by `show`; the times by name. Also the finished worker processes' page faults and system time."
+    outs, times = {}, {k: [] for k in variants}
     for k in list(variants) * 2:
-        variants[k]()
         r0, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-        tab = run()
+        out = run(variants[k])
         times[k].append(time.perf_counter() - t)
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        print(f"{k}: {times[k][-1]:.1f} s, {len(tab)} components ({int(tab.lesion.sum())} lesion); worker processes' "
-              f"page faults {r1.ru_minflt - r0.ru_minflt:,}, system time {r1.ru_stime - r0.ru_stime:.1f} s", flush=True)
-        for t0 in tables.values(): pd.testing.assert_frame_equal(t0, tab)
-        tables[k] = tab
+        print(f"{k}: {times[k][-1]:.1f} s, {show(out)}; worker processes' page faults {r1.ru_minflt - r0.ru_minflt:,}, "
+              f"system time {r1.ru_stime - r0.ru_stime:.1f} s", flush=True)
+        for o in outs.values(): same(o, out)
+        outs[k] = out
     a, b = variants
-    print(f"identical tables: {a} / {b} = {times[a][0] / times[b][0]:.2f}x (with the warm-up), "
+    print(f"the same outputs: {a} / {b} = {times[a][0] / times[b][0]:.2f}x (with the warm-up), "
           f"{times[a][1] / times[b][1]:.2f}x (second pair)")
     return times
 
 if __name__ == '__main__':
     m, raw, labels = fit_inputs(sys.argv)
-    workers = [1]
-    in_turn({'workers 1': lambda: workers.__setitem__(0, 1), 'workers 2': lambda: workers.__setitem__(0, 2)},
-            lambda: _training_components(m, raw, labels, 26, workers[0]))
+    in_turn({'workers 1': 1, 'workers 2': 2}, lambda w: _training_components(m, raw, labels, 26, w))

@@ -1,6 +1,6 @@
 """`psma predict` (the nnunet method) on N test scans in one process (`workers=1`: PyTorch's threads on every core, the
 release before) against two forked processes of one thread each (`workers=2`, the default settings on a CPU), in turn
-(1, 2, 1, 2) from one process; the masks are asserted byte-identical. Kept filters in the model folder are used as
+(1, 2, 1, 2) from one process (`bench_fp_workers.in_turn`); the masks are asserted byte-identical. Kept filters in the model folder are used as
 they are (run `psma demo` or one `psma predict` first, or the first pair includes the filters' fit).
 
     .venv/bin/python benchmarks/bench_predict_workers.py MODEL_FOLDER COHORT [N]
@@ -10,11 +10,12 @@ COHORT: its study folders (work/demo/cohort, with cohort.csv), N: test scans spr
 to a scratch folder.
 Prediction without mirroring, as `psma demo` runs it on a CPU without bfloat16. Read the second pair.
 """
-import shutil, sys, time
+import shutil, sys
 from pathlib import Path
 from psma_nb.config import load_settings, scratch_dir
 from psma_nb.predict import predict
 import pandas as pd
+from bench_fp_workers import in_turn
 
 if __name__ == '__main__':
     model_dir, cohort = Path(sys.argv[1]), Path(sys.argv[2])
@@ -23,16 +24,14 @@ if __name__ == '__main__':
     test = sorted(pd.read_csv(cohort/'cohort.csv').query("split == 'test'").case)
     cases = test[::max(len(test) // n, 1)][:n]   # spread over the centres
     for c in cases: shutil.copytree(cohort/c, tmp/'in'/c)
-    masks, times = {}, {1: [], 2: []}
-    for w in (1, 2, 1, 2):
+
+    def run(w:int) -> dict:
+        "The cases predicted with `workers` = w: each mask file's bytes."
         s = load_settings(environ={'PSMA_WORK_DIR': str(tmp/'work'), 'PSMA_WORKERS': str(w), 'PSMA_QUIET': '1'})
-        t = time.perf_counter()
         predict(tmp/'in', tmp/f'out{w}', 'nnunet', settings=s, model_dir=model_dir, device='cpu', tta='off', overwrite=True)
-        times[w].append(time.perf_counter() - t)
         got = {f.name: f.read_bytes() for f in sorted((tmp/f'out{w}').glob('*.nii.gz'))}
-        print(f"workers {w}: {times[w][-1]:.1f} s for {len(got)} scans", flush=True)
-        assert len(got) == len(cases) and masks.get(w, got) == got
-        masks[w] = got
-    assert masks[1] == masks[2]
-    print(f"identical masks; {len(cases)} test scans: workers 1 / workers 2 = {times[1][0] / times[2][0]:.2f}x (first pair), "
-          f"{times[1][1] / times[2][1]:.2f}x (second pair)")
+        assert len(got) == len(cases)
+        return got
+
+    def same(a, b): assert a == b, "the masks differ"
+    in_turn({'workers 1': 1, 'workers 2': 2}, run, same, show=lambda got: f"{len(got)} scans")

@@ -13,7 +13,11 @@ import psma_nb.core as core
 from psma_nb.predict import _training_components
 from bench_fp_workers import fit_inputs, in_turn
 
+def fit(keep:bool):
+    "The fit in two workers, with `KEEP_FREED` set to `keep`."
+    core.KEEP_FREED = keep
+    return _training_components(m, raw, labels, 26, workers=2)
+
 if __name__ == '__main__':
     m, raw, labels = fit_inputs(sys.argv)
-    in_turn({'glibc default': lambda: setattr(core, 'KEEP_FREED', False), 'keep freed': lambda: setattr(core, 'KEEP_FREED', True)},
-            lambda: _training_components(m, raw, labels, 26, workers=2))
+    in_turn({'glibc default': False, 'keep freed': True}, fit)
