@@ -206,7 +206,7 @@ def _ctx():
 KEEP_FREED = True   # workers keep the memory they free for their next arrays (`keep_freed_memory`)
 
 def keep_freed_memory() -> bool:
-    "Let this process reuse the memory it frees instead of handing it back to the system and faulting it in again on the next array (glibc's `mallopt`: large blocks from the heap, not `mmap`; no trimming); True where set. Meant for short-lived workers: the process keeps its peak until it exits."
+    "Let this process reuse the memory it frees instead of handing it back to the system and faulting it in again on the next array (glibc's `mallopt`: large blocks from the heap, not `mmap`; the heap's free top kept up to 1 GB); True where set. Meant for short-lived workers: the process keeps its peak until it exits."
     import ctypes, platform
     if platform.libc_ver()[0] != 'glibc': return False
     libc, M_TRIM_THRESHOLD, M_MMAP_MAX = ctypes.CDLL(None), -1, -4
