@@ -936,8 +936,9 @@ def _model_organs_usable(model, todo, organ_filter:str, s:Settings, conn:int, ca
     raw = _training_raw(model, s)
     check = organ_check(model, raw, conn, cases or ORGAN_CHECK_CASES) if raw.is_dir() else dict(usable=False, rule=f"its training data {raw} is not here")
     if not check['usable']:
-        log(f"organ filter: the model's own organ map is not used where a study has no ORGANS.nii.gz ({check['rule']}; "
-            f"{check.get('lesions_found', '')} {check.get('false_components', '')}); --organ-filter model uses it anyway")
+        counts = '; '.join(f"{k.replace('_', ' ')} {check[k]}" for k in ('lesions_found', 'false_components') if k in check)
+        log(f"organ filter: the model's own organ map is not used where a study has no ORGANS.nii.gz ({check['rule']}"
+            f"{'; ' + counts if counts else ''}); --organ-filter model uses it anyway")
     return check
 
 def _fp_filter_for(model, todo, fp_filter:str, s:Settings, conn:int, cases:int|None=None) -> tuple:
