@@ -20,22 +20,23 @@ from .core import atomic_path, check_same_grid, to_canonical, from_canonical, lo
 from .study import find_studies, is_study, read_study, study_table
 from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, read_organ_names, to_groups,
                             uptake_mask)
-from .lesions import label_lesions
+from .lesions import label_lesions, voxel_volume_ml
 from .outline import outline_lesions, outline_rule
 
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
-           'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_EDGE_MM', 'ORGAN_EDGE_SHARE', 'ORGAN_EDGE_CONTRAST', 'ORGAN_FILTERS',
-           'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD',
-           'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'BODY_SUV', 'SCANNER_VARIANTS', 'TRAINING_MEMO',
-           'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE',
-           'CAND_FLOOR', 'CAND_SPLIT_H', 'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES',
-           'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'component_peaks',
-           'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict',
-           'lesion_margin', 'Prediction', 'NnunetModel', 'torch_resampling', 'redraw_organs', 'uptake_shape',
-           'component_features', 'fp_keep', 'scanner_variant', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter',
-           'candidate_mask', 'candidate_labels', 'candidate_rows', 'candidate_threshold', 'fit_candidates',
-           'add_candidates', 'organ_check', 'predict', 'predict_args', 'predict_main']
+           'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_EDGE_MM', 'ORGAN_EDGE_SHARE', 'ORGAN_EDGE_CONTRAST', 'BODY_SUV',
+           'ORGAN_PIECES', 'SPLEEN_MIN_ML', 'SPLEEN_ABOVE_MM', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES',
+           'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP',
+           'FP_FILTER_CASES', 'FP_FILTER_MIN', 'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CANDIDATES', 'CAND_FILE',
+           'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_SPLIT_H',
+           'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT',
+           'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'component_peaks', 'drop_components',
+           'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction',
+           'NnunetModel', 'torch_resampling', 'redraw_organs', 'tidy_organs', 'uptake_shape', 'component_features',
+           'fp_keep', 'scanner_variant', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask',
+           'candidate_labels', 'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates',
+           'organ_check', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -386,7 +387,7 @@ def __call__(self:NnunetModel,
              images:dict,        # the case's images: `suv`, and `ct` for a PET+CT model
              organs:bool=True,   # also the organ-group map (organ-aware model); False skips its export (a resampling of every organ channel)
              probability:bool=False,   # also the network's lesion probability (float32), e.g. to see how near a missed lesion came
-             redraw:bool=True,   # the organ map's uptake groups redrawn by the PET (`redraw_organs`); False: as nnU-Net exports it
+             redraw:bool=True,   # the organ map tidied to one piece per organ (`tidy_organs`) and its uptake groups redrawn by the PET (`redraw_organs`); False: as nnU-Net exports it
              ) -> Prediction:
     "The prediction for one case's images on the SUV grid (the network sees them in `CANONICAL` orientation)."
     import torch
@@ -408,7 +409,8 @@ def __call__(self:NnunetModel,
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.bf16):
             logits = p.predict_logits_from_preprocessed_data(dct['data']).float()
         lesion, organs, prob = _maps(p, logits, dct['data_properties'], self.organ_labels if organs else {}, probability)
-    if organs is not None and redraw: organs = redraw_organs(organs, chans[0], suv.GetSpacing()[::-1])   # edges where the PET puts them
+    if organs is not None and redraw:   # one piece per organ, its edges where the PET puts them
+        organs = redraw_organs(tidy_organs(organs, chans[0], suv.GetSpacing()[::-1]), chans[0], suv.GetSpacing()[::-1])
     def image(a, dtype=np.uint8):
         out = sitk.GetImageFromArray(np.asarray(a, dtype)); out.CopyInformation(suv); return from_canonical(out, grid)
     return Prediction(image(lesion > 0), None if organs is None else image(organs),
@@ -448,6 +450,57 @@ def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x)
         lab = label_lesions(near & (s >= bg + share * (level - bg)) & ((ob == 0) | p), 26).dense()   # connected pieces
         ids = np.unique(lab[core]); ids = ids[ids > 0]
         ob[p] = 0; ob[np.isin(lab, ids)] = g
+    return out
+
+# %% ../nbs/50_predict.ipynb #b1e2c3e2
+BODY_SUV = 0.3   # the body: SUV above this (air and the bed are below); its midline, and the false-positive filter's position features
+
+def _body_extent(suv:np.ndarray):
+    "Body mask (SUV > BODY_SUV, opened) and its first and last slice."
+    from scipy import ndimage as ndi
+    body = ndi.binary_opening(suv > BODY_SUV, iterations=1)
+    zs = np.flatnonzero(body.any((1, 2)))
+    return body, (int(zs.min()), int(zs.max())) if len(zs) else (0, suv.shape[0] - 1)
+
+def _midlines(body:np.ndarray) -> np.ndarray:
+    "Per slice, the x index halfway between the body's left and right edges (the array's middle where no body)."
+    xs = body.any(1)                                   # (z, x)
+    first, last = np.argmax(xs, 1), xs.shape[1] - 1 - np.argmax(xs[:, ::-1], 1)
+    return np.where(xs.any(1), (first + last) / 2, (xs.shape[1] - 1) / 2)
+
+ORGAN_PIECES = {'liver': 1, 'bladder': 1, 'brain': 1, 'kidneys': 2}   # pieces of each group `tidy_organs` keeps (the liver first; 2: one each side)
+SPLEEN_MIN_ML = 10.     # the least piece `tidy_organs` names the spleen, ml
+SPLEEN_ABOVE_MM = 40.   # how far above the liver's top the spleen may reach, mm
+
+def tidy_organs(groups:np.ndarray,  # organ-group map (z, y, x) of `05_organs` in `CANONICAL` orientation, e.g. a model's
+                suv:np.ndarray,     # SUV on the same grid
+                spacing,            # voxel size (z, y, x), mm
+                ) -> np.ndarray:
+    "`groups` with each organ in as many pieces as a body has (`ORGAN_PIECES`: the largest, a pair's on each side of the midline; the bladder's below the liver); the other pieces of the liver, bladder, kidneys and spleen across the body's midline from the liver, at its height, become the spleen (the largest, from `SPLEEN_MIN_ML`), every other piece background."
+    out, loose, liver = np.array(groups, copy=True), np.zeros(np.shape(groups), bool), None
+    mids = _midlines(_body_extent(suv)[0])   # the body's midline on each slice
+    for name, n in ORGAN_PIECES.items():
+        m = out == NAME_TO_GROUP[name]
+        if not m.any(): continue
+        c = label_lesions(m, 26); size, cen = c.sizes.astype(float), c.centres()
+        if name == 'bladder' and liver is not None: size[cen[:, 0] >= liver[0]] = -1   # the bladder lies below the liver
+        side = cen[:, 2] > mids[np.clip(np.round(cen[:, 0]).astype(int), 0, len(mids) - 1)] if n == 2 else np.zeros(len(size), bool)
+        keep = [k for k in (int(np.argmax(np.where(side == s, size, -1))) + 1 for s in np.unique(side)) if size[k - 1] > 0]
+        piece = m.copy(); piece[m] = np.isin(c.dense()[m], keep)
+        if name == 'liver':
+            z = np.flatnonzero(piece.any((1, 2))); liver = (int(z.min()), int(z.max()), float(cen[keep[0] - 1, 2]))
+        out[m & ~piece] = 0
+        if name != 'brain': loose |= m & ~piece
+    spleen = out == NAME_TO_GROUP['spleen']
+    out[spleen] = 0
+    if liver is not None:   # where a spleen can be: across the midline from the liver, at its height
+        mid = float(np.median(mids[liver[0]:liver[1] + 1]))
+        zz, _, xx = np.ogrid[:out.shape[0], :1, :out.shape[2]]
+        spleen = (spleen | loose) & ((xx - mid) * np.sign(mid - liver[2]) > 0) & (zz >= liver[0]) & \
+                 (zz <= liver[1] + SPLEEN_ABOVE_MM / float(spacing[0]))
+    c = label_lesions(spleen, 26)
+    if c.n and c.sizes.max() * voxel_volume_ml(spacing) >= SPLEEN_MIN_ML:
+        out[spleen] = np.where(c.dense()[spleen] == int(np.argmax(c.sizes)) + 1, NAME_TO_GROUP['spleen'], out[spleen])
     return out
 
 # %% ../nbs/50_predict.ipynb #19f91d26
@@ -493,21 +546,6 @@ FP_FILTER_KEEP = 0.9        # ... or, chosen on the training scans: the highest 
                             # on scans the classifier was not fitted on (cross-validated, grouped by scan)
 FP_FILTER_CASES = 32        # training scans predicted (without mirroring) to fit it, at most (10 s each on a 2-core bf16 CPU)
 FP_FILTER_MIN = 5           # lesion components and false components it needs at least, each
-BODY_SUV = 0.3              # the body, for the position features: SUV above this (air and the bed are below)
-
-def _body_extent(suv:np.ndarray):
-    "Body mask (SUV > BODY_SUV, opened) and its first and last slice."
-    from scipy import ndimage as ndi
-    body = ndi.binary_opening(suv > BODY_SUV, iterations=1)
-    zs = np.flatnonzero(body.any((1, 2)))
-    return body, (int(zs.min()), int(zs.max())) if len(zs) else (0, suv.shape[0] - 1)
-
-def _midlines(body:np.ndarray) -> np.ndarray:
-    "Per slice, the x index halfway between the body's left and right edges (the array's middle where no body)."
-    xs = body.any(1)                                   # (z, x)
-    first, last = np.argmax(xs, 1), xs.shape[1] - 1 - np.argmax(xs[:, ::-1], 1)
-    return np.where(xs.any(1), (first + last) / 2, (xs.shape[1] - 1) / 2)
-
 def uptake_shape(suv:np.ndarray,  # SUV (z, y, x)
                  point,           # voxel (z, y, x) to describe, e.g. a component's hottest voxel
                  spacing,         # voxel size (z, y, x), mm
@@ -1042,8 +1080,9 @@ def _check_cases(model, raw_dir, labels, connectivity, found):
             found[row] += _components_found(m, ref, connectivity)
 
 def _redraw_rule() -> dict:
-    "How the model's organ map is redrawn by the PET (`redraw_organs`), as a kept record holds it."
-    return dict(edge_mm=ORGAN_EDGE_MM, share=ORGAN_EDGE_SHARE, contrast=ORGAN_EDGE_CONTRAST)
+    "How the model's organ map is tidied (`tidy_organs`) and redrawn by the PET (`redraw_organs`), as a kept record holds it."
+    return dict(edge_mm=ORGAN_EDGE_MM, share=ORGAN_EDGE_SHARE, contrast=ORGAN_EDGE_CONTRAST, pieces=ORGAN_PIECES,
+                spleen_min_ml=SPLEEN_MIN_ML, spleen_above_mm=SPLEEN_ABOVE_MM)
 
 def organ_check(model:NnunetModel,            # the loaded (organ-aware) model
                 raw_dir,                      # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
@@ -1245,7 +1284,7 @@ def predict_args(p,  # argparse parser to add `psma predict`'s options to
                         "lesions, where the network found nothing (auto, the default; fitted once, kept in the model folder) or not (off)")
     p.add_argument('--organs-out', action='store_true',
                    help="nnunet, organ-aware model: also write <case>_organs.nii.gz, the predicted organ groups "
-                        "(the uptake groups' edges redrawn by the PET)")
+                        "(one piece per organ, the uptake groups' edges redrawn by the PET)")
     p.add_argument('--outline', default='auto', metavar='auto|off|F',
                    help="nnunet: redraw each lesion by the reader's rule fitted on the training references (default auto: "
                         "the model's rule, when it has one), off, or a fraction F of peak above background")
