@@ -417,7 +417,7 @@ def __call__(self:NnunetModel,
                       dict(p.stats or {}, seconds=round(time.time() - t0, 2)), None if prob is None else image(prob, np.float32))
 
 # %% ../nbs/50_predict.ipynb #b1e2c3d5
-ORGAN_EDGE_MM = 8.          # an uptake group's edge may move this far to where the PET puts it (mm)
+ORGAN_EDGE_MM = 24.         # an uptake group's edge may move this far to where the PET puts it (mm; three of the branch's 8-mm blocks)
 ORGAN_EDGE_SHARE = 0.5      # the edge: this share of the way from the surroundings' SUV up to the group's
 ORGAN_EDGE_CONTRAST = 1.5   # redraw only a group whose median SUV is at least this many times its surroundings'
 
@@ -432,8 +432,6 @@ def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x)
     from scipy import ndimage as ndi
     out, suv, sp = np.array(groups, copy=True), np.asarray(suv), [float(s) for s in spacing]
     rad = [max(1, int(round(edge_mm / s))) for s in sp]
-    zz, yy, xx = np.ogrid[tuple(slice(-r, r + 1) for r in rad)]
-    ball = (zz * sp[0]) ** 2 + (yy * sp[1]) ** 2 + (xx * sp[2]) ** 2 <= edge_mm ** 2 + 1e-6
     for g in UPTAKE_GROUPS:
         idx = np.nonzero(out == g)
         if len(idx[0]) < 8: continue                    # not predicted (or a speck): nothing to redraw
@@ -442,7 +440,7 @@ def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x)
         p = ob == g
         core = ndi.binary_erosion(p)
         if core.sum() < 8: core = p
-        near = ndi.binary_dilation(p, ball)
+        near = ndi.distance_transform_edt(~p, sampling=sp) <= edge_mm + 1e-6   # within edge_mm of it
         ring = near & ~p & (ob == 0)
         if ring.sum() < 8: continue
         level, bg = float(np.median(s[core])), float(np.median(s[ring]))
