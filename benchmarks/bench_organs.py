@@ -7,7 +7,8 @@ Batch of 2 patches of 48³ (the tiny preset's), the losses the trainers use (`Le
 against nnU-Net's Dice + CE), AdamW, bfloat16 autocast where native, as the trainer runs it. Reported: median seconds
 over 5 repetitions and the ratio with/without. Goal (issue: training time rises by at most 10 %): ≤ 1.10×. Given trained
 model folders (organ-aware, optionally lesions-only) and a study, also one whole scan through `psma predict`'s model (the organ map exported too), and
-the organ map redrawn by the PET (`redraw_organs`, the default) against nnU-Net's export of it alone.
+the organ map tidied to one piece per organ and redrawn by the PET (`tidy_organs`, `redraw_organs`: the default) against
+nnU-Net's export of it alone.
 """
 import sys, time
 import numpy as np
@@ -72,5 +73,5 @@ if __name__ == '__main__':
             print(f"{'one scan, psma predict (no mirroring)':28s} lesions only {t['lesions only']:.2f} s, organ-aware "
                   f"{t['organ-aware']:.2f} s, ratio {t['organ-aware'] / t['lesions only']:.3f}")
         a, b = t['organ-aware, map as exported'], t['organ-aware']
-        print(f"one scan, organ map redrawn by the PET (redraw_organs, the default) {b:.2f} s vs as nnU-Net exports it "
+        print(f"one scan, organ map tidied and redrawn by the PET (tidy_organs, redraw_organs: the default) {b:.2f} s vs as nnU-Net exports it "
               f"{a:.2f} s, ratio {b / a:.3f}")
