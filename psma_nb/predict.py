@@ -26,8 +26,8 @@ from .outline import outline_lesions, outline_rule
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
            'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_EDGE_MM', 'ORGAN_EDGE_SHARE', 'ORGAN_EDGE_CONTRAST', 'BODY_SUV',
-           'ORGAN_PIECES', 'SPLEEN_MIN_ML', 'SPLEEN_ABOVE_MM', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES',
-           'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP',
+           'ORGAN_PIECES', 'ABOVE_LIVER', 'SPLEEN_MIN_ML', 'SPLEEN_ABOVE_MM', 'ORGAN_FILTERS', 'HESSIAN_MM',
+           'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP',
            'FP_FILTER_CASES', 'FP_FILTER_MIN', 'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CANDIDATES', 'CAND_FILE',
            'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_SPLIT_H',
            'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT',
@@ -467,6 +467,7 @@ def _midlines(body:np.ndarray) -> np.ndarray:
     return np.where(xs.any(1), (first + last) / 2, (xs.shape[1] - 1) / 2)
 
 ORGAN_PIECES = {'liver': 1, 'bladder': 1, 'brain': 1, 'kidneys': 2}   # pieces of each group `tidy_organs` keeps (the liver first; 2: one each side)
+ABOVE_LIVER = ('head_glands', 'pharynx_larynx')   # groups of the head and neck: `tidy_organs` keeps their pieces above the liver's top
 SPLEEN_MIN_ML = 10.     # the least piece `tidy_organs` names the spleen, ml
 SPLEEN_ABOVE_MM = 40.   # how far above the liver's top the spleen may reach, mm
 
@@ -474,7 +475,7 @@ def tidy_organs(groups:np.ndarray,  # organ-group map (z, y, x) of `05_organs` i
                 suv:np.ndarray,     # SUV on the same grid
                 spacing,            # voxel size (z, y, x), mm
                 ) -> np.ndarray:
-    "`groups` with each organ in as many pieces as a body has (`ORGAN_PIECES`: the largest, a pair's on each side of the midline; the bladder's below the liver); the other pieces of the liver, bladder, kidneys and spleen across the body's midline from the liver, at its height, become the spleen (the largest, from `SPLEEN_MIN_ML`), every other piece background."
+    "`groups` with each organ in as many pieces as a body has (`ORGAN_PIECES`: the largest, a pair's on each side of the midline; the bladder's below the liver) and the head and neck's groups above the liver (`ABOVE_LIVER`); the other pieces of the liver, bladder, kidneys, head and neck and spleen across the body's midline from the liver, at its height, become the spleen (the largest, from `SPLEEN_MIN_ML`), every other piece background."
     out, loose, liver = np.array(groups, copy=True), np.zeros(np.shape(groups), bool), None
     mids = _midlines(_body_extent(suv)[0])   # the body's midline on each slice
     for name, n in ORGAN_PIECES.items():
@@ -489,6 +490,12 @@ def tidy_organs(groups:np.ndarray,  # organ-group map (z, y, x) of `05_organs` i
             z = np.flatnonzero(piece.any((1, 2))); liver = (int(z.min()), int(z.max()), float(cen[keep[0] - 1, 2]))
         out[m & ~piece] = 0
         if name != 'brain': loose |= m & ~piece
+    for name in ABOVE_LIVER if liver is not None else ():   # the head and neck lie above the liver
+        m = out == NAME_TO_GROUP[name]
+        if not m.any(): continue
+        c = label_lesions(m, 26)
+        low = m.copy(); low[m] = np.isin(c.dense()[m], np.flatnonzero(c.centres()[:, 0] < liver[1]) + 1)
+        out[low] = 0; loose |= low
     spleen = out == NAME_TO_GROUP['spleen']
     out[spleen] = 0
     if liver is not None:   # where a spleen can be: across the midline from the liver, at its height
