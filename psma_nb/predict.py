@@ -1087,7 +1087,7 @@ def _check_cases(model, raw_dir, labels, connectivity, found):
 def _redraw_rule() -> dict:
     "How the model's organ map is tidied (`tidy_organs`) and redrawn by the PET (`redraw_organs`), as a kept record holds it."
     return dict(edge_mm=ORGAN_EDGE_MM, share=ORGAN_EDGE_SHARE, contrast=ORGAN_EDGE_CONTRAST, pieces=ORGAN_PIECES,
-                spleen_min_ml=SPLEEN_MIN_ML, spleen_above_mm=SPLEEN_ABOVE_MM)
+                above_liver=list(ABOVE_LIVER), spleen_min_ml=SPLEEN_MIN_ML, spleen_above_mm=SPLEEN_ABOVE_MM)
 
 def organ_check(model:NnunetModel,            # the loaded (organ-aware) model
                 raw_dir,                      # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
