@@ -28,15 +28,15 @@ __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRES
            'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_EDGE_MM', 'ORGAN_EDGE_SHARE', 'ORGAN_EDGE_CONTRAST', 'BODY_SUV',
            'ORGAN_PIECES', 'ABOVE_LIVER', 'SPLEEN_MIN_ML', 'SPLEEN_ABOVE_MM', 'ORGAN_FILTERS', 'HESSIAN_MM',
            'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP',
-           'FP_FILTER_CASES', 'FP_FILTER_MIN', 'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CANDIDATES', 'CAND_FILE',
-           'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_SPLIT_H',
-           'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT',
+           'FP_FILTER_CASES', 'FP_FILTER_MIN', 'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CHECK_STEP', 'CANDIDATES',
+           'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR',
+           'CAND_SPLIT_H', 'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT',
            'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'component_peaks', 'drop_components',
            'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction',
            'NnunetModel', 'torch_resampling', 'redraw_organs', 'tidy_organs', 'uptake_shape', 'component_features',
-           'fp_keep', 'scanner_variant', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask',
-           'candidate_labels', 'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates',
-           'organ_check', 'predict', 'predict_args', 'predict_main']
+           'fp_keep', 'scanner_variant', 'check_predictions', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter',
+           'candidate_mask', 'candidate_labels', 'candidate_rows', 'candidate_threshold', 'fit_candidates',
+           'add_candidates', 'organ_check', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -682,13 +682,23 @@ def scanner_variant(suv:sitk.Image,          # SUV image
 
 # %% ../nbs/50_predict.ipynb #d4a33415
 TRAINING_MEMO = 8   # training-scan predictions kept on a loaded model (the organ check and the FP filter read the same first scans)
+CHECK_STEP = 1.0    # sliding-window step of the model's checks on its training scans (organ check, false-positive filter's fit)
+
+@contextlib.contextmanager
+def check_predictions(model:NnunetModel):
+    "`model` predicting as its checks on training scans do, inside the `with`: no mirroring, sliding-window step `CHECK_STEP`."
+    p = model.predictor
+    kept = p.mirroring, p.tile_step_size
+    p.mirroring, p.tile_step_size = 'off', CHECK_STEP
+    try: yield model
+    finally: p.mirroring, p.tile_step_size = kept
 
 def _training_prediction(model:NnunetModel, raw_dir:Path, case:str,
                          organs:bool=True,   # also the physiological-uptake mask (False: the organ map is not exported)
                          ) -> tuple:
-    "(SUV image, lesion mask, physiological-uptake mask or None) the model predicts on one training scan, with its current mirroring; the first `TRAINING_MEMO` are kept on `model` (as bits), so the organ check and the false-positive filter predict each scan once."
+    "(SUV image, lesion mask, physiological-uptake mask or None) the model predicts on one training scan, with its current mirroring and step (`check_predictions`); the first `TRAINING_MEMO` are kept on `model` (as bits), so the organ check and the false-positive filter predict each scan once."
     memo = model.__dict__.setdefault('_training_memo', {})
-    key = (str(Path(raw_dir).resolve()), case, model.weights, model.predictor.mirroring)
+    key = (str(Path(raw_dir).resolve()), case, model.weights, model.predictor.mirroring, model.predictor.tile_step_size)
     imgs = dict(suv=sitk.ReadImage(str(Path(raw_dir)/'imagesTr'/f'{case}_0000.nii.gz')))
     if key in memo and (memo[key][3] or not organs):   # kept with the organ map, or kept and none asked for
         shape, les, upt, _ = memo[key]
@@ -753,9 +763,9 @@ def _kept_record(model:NnunetModel, name:str) -> dict|None:
     return rec if isinstance(rec, dict) and rec.get('weights') == model.weights else None
 
 def _kept_fp_filter(model:NnunetModel) -> dict|None:
-    "The kept false-positive filter's record when it was fitted on these weights, today's `FP_FEATURES` and `_fp_variants`, else None."
+    "The kept false-positive filter's record when it was fitted on these weights, today's `FP_FEATURES`, `_fp_variants` and `CHECK_STEP`, else None."
     rec = _kept_record(model, FP_FILTER_RECORD)
-    same = rec is not None and rec.get('features') == list(FP_FEATURES)
+    same = rec is not None and rec.get('features') == list(FP_FEATURES) and rec.get('step') == CHECK_STEP
     return rec if same and rec.get('variants') == json.loads(json.dumps(_fp_variants(model))) else None
 
 # %% ../nbs/50_predict.ipynb #e21f69c6
@@ -781,15 +791,13 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to fit it on")
     variants = _fp_variants(model)
     log(_fit_message(len(labels), len(variants)))
-    mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
-    try: t = _training_components(model, Path(raw_dir), labels, connectivity, workers)
-    finally: model.predictor.mirroring = mirroring
+    with check_predictions(model): t = _training_components(model, Path(raw_dir), labels, connectivity, workers)
     n_les, n_fp = (int(t.lesion.sum()), int((~t.lesion).sum())) if len(t) else (0, 0)
     rec = dict(usable=False, weights=model.weights, cases=len(labels), scans=len(labels) * len(variants), variants=variants,
-               lesion_components=n_les, false_components=n_fp, features=list(FP_FEATURES),
+               step=CHECK_STEP, lesion_components=n_les, false_components=n_fp, features=list(FP_FEATURES),
                threshold=FP_FILTER_THRESHOLD, classifier='scikit-learn HistGradientBoostingClassifier(max_depth=3, max_iter=150, '
                'learning_rate=0.05), fitted on the model\'s own predictions on its training scans and their scanner variants '
-               '(no mirroring, SUVmax floor)')
+               f'(no mirroring, sliding-window step {CHECK_STEP}, SUVmax floor)')
     rec = json.loads(json.dumps(rec))   # as it reads back from the file
     if min(n_les, n_fp) < FP_FILTER_MIN:
         rec['rule'] = f"needs at least {FP_FILTER_MIN} lesion and {FP_FILTER_MIN} false components on the training scans"
@@ -1097,19 +1105,16 @@ def organ_check(model:NnunetModel,            # the loaded (organ-aware) model
     "Measure on training scans whether `model`'s organ prediction, as organ filter, keeps the lesions and drops false components."
     f = model.model_dir/ORGAN_CHECK_FILE
     rec, redrawn = _kept_record(model, ORGAN_CHECK_FILE), _redraw_rule()
-    if rec is not None and rec.get('organ_map') == redrawn: return rec   # measured on these weights and this redrawing
+    if rec is not None and rec.get('organ_map') == redrawn and rec.get('step') == CHECK_STEP: return rec   # measured on these weights, this redrawing and step
     labels = sorted(Path(raw_dir, 'labelsTr').glob('*.nii.gz'))
     if not labels: return dict(usable=False, cases=0, rule=f"no training scans in {raw_dir} to check it on")
     found = np.zeros((2, 2), int)
-    mirroring, model.predictor.mirroring = model.predictor.mirroring, 'off'
-    try:
-        _check_cases(model, raw_dir, labels[:cases], connectivity, found)
-    finally: model.predictor.mirroring = mirroring   # rows: no filter, model organs; columns: lesions found, false components
+    with check_predictions(model): _check_cases(model, raw_dir, labels[:cases], connectivity, found)   # rows: no filter, model organs; columns: lesions found, false components
     ok = bool(found[1, 0] >= ORGAN_CHECK_KEPT * found[0, 0] and found[1, 1] <= ORGAN_CHECK_REMOVED * found[0, 1])
-    out = dict(usable=ok, weights=model.weights, organ_map=redrawn, cases=min(cases, len(labels)), lesions_found=dict(no_filter=int(found[0, 0]), model_organs=int(found[1, 0])),
+    out = dict(usable=ok, weights=model.weights, organ_map=redrawn, step=CHECK_STEP, cases=min(cases, len(labels)), lesions_found=dict(no_filter=int(found[0, 0]), model_organs=int(found[1, 0])),
                false_components=dict(no_filter=int(found[0, 1]), model_organs=int(found[1, 1])),
                rule=f"usable when the model's organs keep >= {ORGAN_CHECK_KEPT:.0%} of the lesions found and remove >= "
-                    f"{ORGAN_CHECK_REMOVED:.0%} of the false components, on {cases} training scans without mirroring")
+                    f"{ORGAN_CHECK_REMOVED:.0%} of the false components, on {cases} training scans without mirroring (step {CHECK_STEP})")
     write_json(out, f)
     return out
 
