@@ -554,8 +554,11 @@ FP_FILTER_MIN = 5           # lesion components and false components it needs at
 @functools.lru_cache(maxsize=256)
 def _gauss_weights(sigma:float, order:int) -> np.ndarray:
     "The weights scipy's `gaussian_filter1d` correlates with (truncated at 4 sigma), computed once per scale and order: building them took 13 % of a training scan's candidates (cProfile)."
-    from scipy.ndimage._filters import _gaussian_kernel1d   # gaussian_filter1d's own kernel: the same numbers
-    w = _gaussian_kernel1d(sigma, order, int(4. * float(sigma) + 0.5))[::-1].copy()
+    from scipy.ndimage import gaussian_filter1d
+    r = int(4. * float(sigma) + 0.5)                     # its kernel's radius
+    impulse = np.zeros(2 * r + 1); impulse[r] = 1.
+    # its response to a unit impulse is its weights reversed, exactly (each output is one weight times 1 plus zeros)
+    w = gaussian_filter1d(impulse, sigma, order=order, mode='constant', truncate=4.)[::-1].copy()
     w.flags.writeable = False
     return w
 
