@@ -27,17 +27,17 @@ from .outline import outline_lesions, outline_rule
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
            'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_EDGE_MM', 'ORGAN_EDGE_SHARE', 'ORGAN_EDGE_CONTRAST', 'BODY_SUV',
            'ORGAN_PIECES', 'ABOVE_LIVER', 'SPLEEN_MIN_ML', 'SPLEEN_ABOVE_MM', 'SPLEEN_SPLIT_MM', 'SPLEEN_KIDNEY_MM',
-           'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD',
-           'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'SCANNER_VARIANTS',
-           'TRAINING_MEMO', 'CHECK_STEP', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM',
-           'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_SPLIT_H', 'CAND_FALSE_RATE', 'CAND_CASES',
-           'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs',
-           'load_input', 'component_peaks', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
-           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'torch_resampling', 'redraw_organs',
-           'spleen_by_pet', 'tidy_organs', 'uptake_shape', 'component_features', 'fp_keep', 'scanner_variant',
-           'check_predictions', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask', 'candidate_labels',
-           'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check', 'predict',
-           'predict_args', 'predict_main']
+           'SPLEEN_KIDNEY_PCT', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
+           'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN',
+           'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CHECK_STEP', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD',
+           'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_SPLIT_H',
+           'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT',
+           'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'component_peaks', 'drop_components',
+           'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction',
+           'NnunetModel', 'torch_resampling', 'redraw_organs', 'spleen_by_pet', 'tidy_organs', 'uptake_shape',
+           'component_features', 'fp_keep', 'scanner_variant', 'check_predictions', 'fp_threshold', 'fit_fp_filter',
+           'load_fp_filter', 'candidate_mask', 'candidate_labels', 'candidate_rows', 'candidate_threshold',
+           'fit_candidates', 'add_candidates', 'organ_check', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -473,30 +473,33 @@ SPLEEN_MIN_ML = 10.     # the least piece `tidy_organs` names the spleen, ml
 SPLEEN_ABOVE_MM = 40.   # how far above the liver's top the spleen may reach, mm
 SPLEEN_SPLIT_MM = (6., 12., 18.)   # `spleen_by_pet` cuts the spleen's uptake from what touches it by eroding this far, each in turn (mm)
 SPLEEN_KIDNEY_MM = 8.   # ... and leaves the uptake within this of a kidney to the kidney (its edge is brighter than a spleen)
+SPLEEN_KIDNEY_PCT = 90.   # a kidney there is the model's kidney at least halfway from the surroundings' SUV to this percentile of its own
 
 def spleen_by_pet(groups:np.ndarray,  # organ-group map (z, y, x) in `CANONICAL` orientation with one liver (as `tidy_organs` leaves it)
                   suv:np.ndarray,     # SUV on the same grid
                   spacing,            # voxel size (z, y, x), mm
+                  body:np.ndarray=None,   # the body mask of `_body_extent(suv)` if already at hand (`tidy_organs`), else computed
                   ) -> np.ndarray:
-    "`groups` with the spleen where the PET shows it: the largest region (from `SPLEEN_MIN_ML`) of uptake at least halfway (`ORGAN_EDGE_SHARE`) from its surroundings' SUV to the liver's, centred across the body's midline from the liver and behind the liver's centre, from the liver's lowest slice to `SPLEEN_ABOVE_MM` above its top; outside the kidneys (and `SPLEEN_KIDNEY_MM` around them), the bladder, brain and head and neck; cut from the liver's region and what else touches it by the least erosion of `SPLEEN_SPLIT_MM` that sets it apart, then grown back as far within the uptake. `groups` itself where none is found or the liver does not stand out of its surroundings (`ORGAN_EDGE_CONTRAST`)."
+    "`groups` with the spleen where the PET shows it: the largest region (from `SPLEEN_MIN_ML`) of uptake at least halfway (`ORGAN_EDGE_SHARE`) from its surroundings' SUV to the liver's, centred across the body's midline from the liver, behind the liver's centre and above it, from the liver's lowest slice to `SPLEEN_ABOVE_MM` above its top; outside the kidneys' bright part (`SPLEEN_KIDNEY_PCT`; and `SPLEEN_KIDNEY_MM` around it), the bladder, brain and head and neck; cut from the liver's region and what else touches it by the least erosion of `SPLEEN_SPLIT_MM` that sets it apart, then grown back as far within the uptake. `groups` itself where none is found or the liver does not stand out of its surroundings (`ORGAN_EDGE_CONTRAST`)."
     from scipy import ndimage as ndi
     out, suv, sp = np.array(groups, copy=True), np.asarray(suv), [float(s) for s in spacing]
     liv = out == NAME_TO_GROUP['liver']
     if not liv.any(): return out
-    body = _body_extent(suv)[0]; mids = _midlines(body)
+    body = _body_extent(suv)[0] if body is None else np.asarray(body, bool); mids = _midlines(body)
     zl = np.flatnonzero(liv.any((1, 2))); z0, z1 = int(zl.min()), int(min(len(suv) - 1, zl.max() + SPLEEN_ABOVE_MM / sp[0]))
-    ly = float(np.nonzero(liv)[1].mean())   # the liver's centre front to back (y runs to the back)
+    lz, ly = (float(i.mean()) for i in np.nonzero(liv)[:2])   # the liver's centre, foot to head and front to back (y runs to the back)
     mid = float(np.median(mids[zl.min():zl.max() + 1])); side = np.sign(mid - float(np.nonzero(liv)[2].mean()))
     box = (slice(z0, z1 + 1),)   # the liver's slices and those above it, where a spleen can be
     g, s, b, lv = out[box], suv[box], body[box], liv[box]
     across = (np.arange(g.shape[2]) - mid) * side > 0   # x across the midline from the liver
-    kid = g == NAME_TO_GROUP['kidneys']
-    near_kid = ndi.distance_transform_edt(~kid, sampling=sp) <= SPLEEN_KIDNEY_MM if kid.any() else kid
     around = b & across & (g == 0)
     if not around.any(): return out
     level, bg = float(np.median(s[lv])), float(np.median(s[around]))
     if level < ORGAN_EDGE_CONTRAST * max(bg, 1e-3): return out   # no liver uptake to compare with
-    others = np.isin(g, [NAME_TO_GROUP[k] for k in ('kidneys', 'bladder', 'brain', 'head_glands', 'pharynx_larynx')])
+    kid = g == NAME_TO_GROUP['kidneys']   # the model's kidneys often reach into the spleen: only their bright part counts
+    if kid.any(): kid &= s >= bg + ORGAN_EDGE_SHARE * (float(np.percentile(s[kid], SPLEEN_KIDNEY_PCT)) - bg)
+    near_kid = ndi.distance_transform_edt(~kid, sampling=sp) <= SPLEEN_KIDNEY_MM if kid.any() else kid
+    others = kid | np.isin(g, [NAME_TO_GROUP[k] for k in ('bladder', 'brain', 'head_glands', 'pharynx_larynx')])
     hot = b & (s >= bg + ORGAN_EDGE_SHARE * (level - bg)) & ~others & ~near_kid
     depth = ndi.distance_transform_edt(hot, sampling=sp)
     for r in SPLEEN_SPLIT_MM:   # the least erosion that leaves the spleen apart from the liver's region
@@ -505,7 +508,8 @@ def spleen_by_pet(groups:np.ndarray,  # organ-group map (z, y, x) in `CANONICAL`
         lab, cen = c.dense(), c.centres()
         in_liver = np.bincount(lab[lv], minlength=c.n + 1)
         main = int(np.argmax(in_liver[1:])) + 1 if in_liver[1:].any() else 0   # the liver's own region
-        ok = [k for k in range(1, c.n + 1) if k != main and cen[k - 1, 1] > ly and across[int(round(cen[k - 1, 2]))]]   # behind the liver's centre, across the midline
+        ok = [k for k in range(1, c.n + 1) if k != main and cen[k - 1, 1] > ly and cen[k - 1, 0] + z0 > lz
+              and across[int(round(cen[k - 1, 2]))]]   # behind the liver's centre and above it, across the midline
         if not ok: continue
         dist, (iz, iy, ix) = ndi.distance_transform_edt(lab == 0, sampling=sp, return_indices=True)
         grown = np.where((dist <= r) & hot, lab[iz, iy, ix], 0)   # each region grown back by r within the uptake
@@ -523,7 +527,7 @@ def tidy_organs(groups:np.ndarray,  # organ-group map (z, y, x) of `05_organs` i
                 ) -> np.ndarray:
     "`groups` with each organ in as many pieces as a body has (`ORGAN_PIECES`: the largest, a pair's on each side of the midline; the bladder's below the liver) and the head and neck's groups above the liver (`ABOVE_LIVER`); the other pieces of the liver, bladder, kidneys, head and neck and spleen across the body's midline from the liver, at its height, become the spleen (the largest, from `SPLEEN_MIN_ML`), every other piece background; last (`pet_spleen`), the spleen where the PET shows it (`spleen_by_pet`)."
     out, loose, liver = np.array(groups, copy=True), np.zeros(np.shape(groups), bool), None
-    mids = _midlines(_body_extent(suv)[0])   # the body's midline on each slice
+    body = _body_extent(suv)[0]; mids = _midlines(body)   # the body's midline on each slice
     for name, n in ORGAN_PIECES.items():
         m = out == NAME_TO_GROUP[name]
         if not m.any(): continue
@@ -552,7 +556,7 @@ def tidy_organs(groups:np.ndarray,  # organ-group map (z, y, x) of `05_organs` i
     c = label_lesions(spleen, 26)
     if c.n and c.sizes.max() * voxel_volume_ml(spacing) >= SPLEEN_MIN_ML:
         out[spleen] = np.where(c.dense()[spleen] == int(np.argmax(c.sizes)) + 1, NAME_TO_GROUP['spleen'], out[spleen])
-    return spleen_by_pet(out, suv, spacing) if pet_spleen else out
+    return spleen_by_pet(out, suv, spacing, body) if pet_spleen else out
 
 # %% ../nbs/50_predict.ipynb #19f91d26
 def _threshold_job(job):
@@ -1157,7 +1161,8 @@ def _redraw_rule() -> dict:
     "How the model's organ map is tidied (`tidy_organs`) and redrawn by the PET (`redraw_organs`), as a kept record holds it."
     return dict(edge_mm=ORGAN_EDGE_MM, share=ORGAN_EDGE_SHARE, contrast=ORGAN_EDGE_CONTRAST, pieces=ORGAN_PIECES,
                 above_liver=list(ABOVE_LIVER), spleen_min_ml=SPLEEN_MIN_ML, spleen_above_mm=SPLEEN_ABOVE_MM,
-                spleen_split_mm=list(SPLEEN_SPLIT_MM), spleen_kidney_mm=SPLEEN_KIDNEY_MM, spleen_by='pet')
+                spleen_split_mm=list(SPLEEN_SPLIT_MM), spleen_kidney_mm=SPLEEN_KIDNEY_MM,
+                spleen_kidney_pct=SPLEEN_KIDNEY_PCT, spleen_by='pet')
 
 def organ_check(model:NnunetModel,            # the loaded (organ-aware) model
                 raw_dir,                      # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
