@@ -27,17 +27,18 @@ from .outline import outline_lesions, outline_rule
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
            'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_EDGE_MM', 'ORGAN_EDGE_SHARE', 'ORGAN_EDGE_CONTRAST', 'BODY_SUV',
            'ORGAN_PIECES', 'ABOVE_LIVER', 'SPLEEN_MIN_ML', 'SPLEEN_ABOVE_MM', 'SPLEEN_SPLIT_MM', 'SPLEEN_KIDNEY_MM',
-           'SPLEEN_KIDNEY_PCT', 'SPLEEN_BELOW_MM', 'SPLEEN_DIM_SHARE', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES',
-           'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP',
-           'FP_FILTER_CASES', 'FP_FILTER_MIN', 'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CHECK_STEP', 'CANDIDATES',
-           'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR',
-           'CAND_SPLIT_H', 'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT',
-           'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'component_peaks', 'drop_components',
-           'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction',
-           'NnunetModel', 'torch_resampling', 'redraw_organs', 'spleen_by_pet', 'tidy_organs', 'uptake_shape',
-           'component_features', 'fp_keep', 'scanner_variant', 'check_predictions', 'fp_threshold', 'fit_fp_filter',
-           'load_fp_filter', 'candidate_mask', 'candidate_labels', 'candidate_rows', 'candidate_threshold',
-           'fit_candidates', 'add_candidates', 'organ_check', 'predict', 'predict_args', 'predict_main']
+           'SPLEEN_KIDNEY_PCT', 'SPLEEN_BELOW_MM', 'SPLEEN_DIM_SHARE', 'SPLEEN_LATERAL', 'SPLEEN_OVER_KIDNEY_MM',
+           'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD',
+           'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'SCANNER_VARIANTS',
+           'TRAINING_MEMO', 'CHECK_STEP', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM',
+           'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_SPLIT_H', 'CAND_FALSE_RATE', 'CAND_CASES',
+           'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs',
+           'load_input', 'component_peaks', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
+           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'torch_resampling', 'redraw_organs',
+           'spleen_by_pet', 'tidy_organs', 'uptake_shape', 'component_features', 'fp_keep', 'scanner_variant',
+           'check_predictions', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask', 'candidate_labels',
+           'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check', 'predict',
+           'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -476,13 +477,20 @@ SPLEEN_KIDNEY_MM = 8.   # ... and leaves the uptake within this of a kidney to t
 SPLEEN_KIDNEY_PCT = 90.   # a kidney there is the model's kidney at least halfway from the surroundings' SUV to this percentile of its own
 SPLEEN_BELOW_MM = 10.   # the spleen's centre lies above the liver's centre, or at most this far below it (mm)
 SPLEEN_DIM_SHARE = 0.2   # where no spleen is found at `ORGAN_EDGE_SHARE` of the way to the liver's SUV, it is sought again from this share
+SPLEEN_LATERAL = 0.3   # the spleen's centre lies at least this share of the body's half-width from the midline
+SPLEEN_OVER_KIDNEY_MM = 20.   # ... and the spleen reaches down to this far above the centre of the kidney's bright part on its side (mm)
+
+def _off_midline(body_slice:np.ndarray, mid:float, x:float) -> float:
+    "How far `x` lies from the midline `mid`, as a share of the body's half-width on `body_slice` (y, x)."
+    xs = np.flatnonzero(body_slice.any(0))
+    return abs(x - mid) / max(xs.max() - mid, mid - xs.min(), 1e-6) if len(xs) else 0.
 
 def spleen_by_pet(groups:np.ndarray,  # organ-group map (z, y, x) in `CANONICAL` orientation with one liver (as `tidy_organs` leaves it)
                   suv:np.ndarray,     # SUV on the same grid
                   spacing,            # voxel size (z, y, x), mm
                   body:np.ndarray=None,   # the body mask of `_body_extent(suv)` if already at hand (`tidy_organs`), else computed
                   ) -> np.ndarray:
-    "`groups` with the spleen where the PET shows it: the largest region (from `SPLEEN_MIN_ML`) of uptake at least halfway (`ORGAN_EDGE_SHARE`; where none is found, `SPLEEN_DIM_SHARE` of the way) from its surroundings' SUV to the liver's, centred across the body's midline from the liver, behind the liver's centre and not more than `SPLEEN_BELOW_MM` below it, from the liver's lowest slice to `SPLEEN_ABOVE_MM` above its top; outside the kidneys' bright part (`SPLEEN_KIDNEY_PCT`; and `SPLEEN_KIDNEY_MM` around it), the bladder, brain and head and neck; cut from the liver's region and what else touches it by the least erosion of `SPLEEN_SPLIT_MM` that sets it apart, then grown back as far within the uptake. `groups` itself where none is found or the liver does not stand out of its surroundings (`ORGAN_EDGE_CONTRAST`)."
+    "`groups` with the spleen where the PET shows it: the largest region (from `SPLEEN_MIN_ML`) of uptake at least halfway (`ORGAN_EDGE_SHARE`; where none is found, `SPLEEN_DIM_SHARE` of the way) from its surroundings' SUV to the liver's, centred across the body's midline from the liver (at least `SPLEEN_LATERAL` of the body's half-width from it), behind the liver's centre and not more than `SPLEEN_BELOW_MM` below it, from the liver's lowest slice to `SPLEEN_ABOVE_MM` above its top (and down to `SPLEEN_OVER_KIDNEY_MM` above the centre of the kidney on its side); outside the kidneys' bright part (`SPLEEN_KIDNEY_PCT`; and `SPLEEN_KIDNEY_MM` around it), the bladder, brain and head and neck; cut from the liver's region and what else touches it by the least erosion of `SPLEEN_SPLIT_MM` that sets it apart, then grown back as far within the uptake. `groups` itself where none is found or the liver does not stand out of its surroundings (`ORGAN_EDGE_CONTRAST`)."
     from scipy import ndimage as ndi
     out, suv, sp = np.array(groups, copy=True), np.asarray(suv), [float(s) for s in spacing]
     liv = out == NAME_TO_GROUP['liver']
@@ -501,6 +509,8 @@ def spleen_by_pet(groups:np.ndarray,  # organ-group map (z, y, x) in `CANONICAL`
     kid = g == NAME_TO_GROUP['kidneys']   # the model's kidneys often reach into the spleen: only their bright part counts
     if kid.any(): kid &= s >= bg + ORGAN_EDGE_SHARE * (float(np.percentile(s[kid], SPLEEN_KIDNEY_PCT)) - bg)
     near_kid = ndi.distance_transform_edt(~kid, sampling=sp) <= SPLEEN_KIDNEY_MM if kid.any() else kid
+    kz = np.nonzero(kid & across)[0]   # the kidney's bright part on the spleen's side: what lies below its centre (+ SPLEEN_OVER_KIDNEY_MM) is not the spleen
+    floor = max(0, int(np.ceil(kz.mean() + SPLEEN_OVER_KIDNEY_MM / sp[0]))) if len(kz) else 0
     others = kid | np.isin(g, [NAME_TO_GROUP[k] for k in ('bladder', 'brain', 'head_glands', 'pharynx_larynx')])
     for share in sorted({ORGAN_EDGE_SHARE, SPLEEN_DIM_SHARE}, reverse=True):   # a spleen dimmer than the liver is sought again, lower
         hot = b & (s >= bg + share * (level - bg)) & ~others & ~near_kid
@@ -512,13 +522,15 @@ def spleen_by_pet(groups:np.ndarray,  # organ-group map (z, y, x) in `CANONICAL`
             in_liver = np.bincount(lab[lv], minlength=c.n + 1)
             main = int(np.argmax(in_liver[1:])) + 1 if in_liver[1:].any() else 0   # the liver's own region
             ok = [k for k in range(1, c.n + 1) if k != main and cen[k - 1, 1] > ly and cen[k - 1, 0] + z0 > lz - SPLEEN_BELOW_MM / sp[0]
-                  and across[int(round(cen[k - 1, 2]))]]   # behind the liver's centre, not far below it, across the midline
+                  and across[int(round(cen[k - 1, 2]))] and _off_midline(b[int(round(cen[k - 1, 0]))], mid, cen[k - 1, 2]) >= SPLEEN_LATERAL]
+            # behind the liver's centre, not far below it, across the midline and away from it
             if not ok: continue
             dist, (iz, iy, ix) = ndi.distance_transform_edt(lab == 0, sampling=sp, return_indices=True)
             grown = np.where((dist <= r) & hot, lab[iz, iy, ix], 0)   # each region grown back by r within the uptake
             vol = np.bincount(grown.ravel(), minlength=c.n + 1) * voxel_volume_ml(sp)
             k = max(ok, key=lambda k: vol[k])
             if vol[k] < SPLEEN_MIN_ML: continue
+            grown[:floor] = 0   # the bowel and the kidney's dimmer part it often runs on into, below
             g[g == NAME_TO_GROUP['spleen']] = 0; g[grown == k] = NAME_TO_GROUP['spleen']   # `g` is a view of `out`
             return out
     return out
@@ -1166,7 +1178,8 @@ def _redraw_rule() -> dict:
                 above_liver=list(ABOVE_LIVER), spleen_min_ml=SPLEEN_MIN_ML, spleen_above_mm=SPLEEN_ABOVE_MM,
                 spleen_split_mm=list(SPLEEN_SPLIT_MM), spleen_kidney_mm=SPLEEN_KIDNEY_MM,
                 spleen_kidney_pct=SPLEEN_KIDNEY_PCT, spleen_below_mm=SPLEEN_BELOW_MM,
-                spleen_dim_share=SPLEEN_DIM_SHARE, spleen_by='pet')
+                spleen_dim_share=SPLEEN_DIM_SHARE, spleen_lateral=SPLEEN_LATERAL,
+                spleen_over_kidney_mm=SPLEEN_OVER_KIDNEY_MM, spleen_by='pet')
 
 def organ_check(model:NnunetModel,            # the loaded (organ-aware) model
                 raw_dir,                      # nnU-Net raw dataset it was trained on (imagesTr, labelsTr)
