@@ -527,10 +527,10 @@ def spleen_by_pet(groups:np.ndarray,  # organ-group map (z, y, x) in `CANONICAL`
             if not ok: continue
             dist, (iz, iy, ix) = ndi.distance_transform_edt(lab == 0, sampling=sp, return_indices=True)
             grown = np.where((dist <= r) & hot, lab[iz, iy, ix], 0)   # each region grown back by r within the uptake
-            vol = np.bincount(grown.ravel(), minlength=c.n + 1) * voxel_volume_ml(sp)
+            grown[:floor] = 0   # ... and cut above the bowel and the kidney's dimmer part it often runs on into, below
+            vol = np.bincount(grown.ravel(), minlength=c.n + 1) * voxel_volume_ml(sp)   # so the volumes are the regions' as taken
             k = max(ok, key=lambda k: vol[k])
             if vol[k] < SPLEEN_MIN_ML: continue
-            grown[:floor] = 0   # the bowel and the kidney's dimmer part it often runs on into, below
             g[g == NAME_TO_GROUP['spleen']] = 0; g[grown == k] = NAME_TO_GROUP['spleen']   # `g` is a view of `out`
             return out
     return out
