@@ -25,20 +25,20 @@ from .outline import outline_lesions, outline_rule
 
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
-           'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_EDGE_MM', 'ORGAN_EDGE_SHARE', 'ORGAN_EDGE_CONTRAST', 'BODY_SUV',
-           'ORGAN_PIECES', 'ABOVE_LIVER', 'SPLEEN_MIN_ML', 'SPLEEN_ABOVE_MM', 'SPLEEN_SPLIT_MM', 'SPLEEN_KIDNEY_MM',
-           'SPLEEN_KIDNEY_PCT', 'SPLEEN_BELOW_MM', 'SPLEEN_DIM_SHARE', 'SPLEEN_LATERAL', 'SPLEEN_OVER_KIDNEY_MM',
-           'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD',
-           'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'SCANNER_VARIANTS',
-           'TRAINING_MEMO', 'CHECK_STEP', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM',
-           'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_SPLIT_H', 'CAND_FALSE_RATE', 'CAND_CASES',
-           'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs',
-           'load_input', 'component_peaks', 'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment',
-           'threshold_predict', 'lesion_margin', 'Prediction', 'NnunetModel', 'torch_resampling', 'redraw_organs',
-           'spleen_by_pet', 'tidy_organs', 'uptake_shape', 'component_features', 'fp_keep', 'scanner_variant',
-           'check_predictions', 'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask', 'candidate_labels',
-           'candidate_rows', 'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check', 'predict',
-           'predict_args', 'predict_main']
+           'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_EDGE_MM', 'ORGAN_EDGE_SHARE', 'ORGAN_EDGE_CONTRAST', 'REDRAW_TAKES',
+           'BODY_SUV', 'ORGAN_PIECES', 'ABOVE_LIVER', 'SPLEEN_MIN_ML', 'SPLEEN_ABOVE_MM', 'SPLEEN_SPLIT_MM',
+           'SPLEEN_KIDNEY_MM', 'SPLEEN_KIDNEY_PCT', 'SPLEEN_BELOW_MM', 'SPLEEN_DIM_SHARE', 'SPLEEN_LATERAL',
+           'SPLEEN_OVER_KIDNEY_MM', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
+           'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN',
+           'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CHECK_STEP', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD',
+           'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_SPLIT_H',
+           'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT',
+           'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'component_peaks', 'drop_components',
+           'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction',
+           'NnunetModel', 'torch_resampling', 'redraw_organs', 'spleen_by_pet', 'tidy_organs', 'uptake_shape',
+           'component_features', 'fp_keep', 'scanner_variant', 'check_predictions', 'fp_threshold', 'fit_fp_filter',
+           'load_fp_filter', 'candidate_mask', 'candidate_labels', 'candidate_rows', 'candidate_threshold',
+           'fit_candidates', 'add_candidates', 'organ_check', 'predict', 'predict_args', 'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -422,6 +422,9 @@ def __call__(self:NnunetModel,
 ORGAN_EDGE_MM = 24.         # an uptake group's edge may move this far to where the PET puts it (mm; three of the branch's 8-mm blocks)
 ORGAN_EDGE_SHARE = 0.5      # the edge: this share of the way from the surroundings' SUV up to the group's
 ORGAN_EDGE_CONTRAST = 1.5   # redraw only a group whose median SUV is at least this many times its surroundings'
+REDRAW_TAKES = {'kidneys': ('liver', 'bowel'), 'bladder': ('bowel',)}   # a group whose redraw may also take what the
+                            # network gave these groups (the kidneys' and the urine's uptake is far above the liver's and the
+                            # bowel's); the others take only voxels no organ holds
 
 def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x) of `05_organs`, e.g. a model's
                   suv:np.ndarray,                    # SUV on the same grid
@@ -429,8 +432,9 @@ def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x)
                   edge_mm:float=ORGAN_EDGE_MM,       # how far an edge may move, mm
                   share:float=ORGAN_EDGE_SHARE,      # the edge's level between the surroundings' SUV (0) and the group's (1)
                   contrast:float=ORGAN_EDGE_CONTRAST,  # the least group-to-surroundings SUV ratio to redraw at
+                  takes:dict=REDRAW_TAKES,           # group name -> the groups whose voxels its redraw may take too
                   ) -> np.ndarray:
-    "`groups` with each physiological-uptake group redrawn by the PET: the voxels within `edge_mm` of it above its edge level, connected to its inner voxels."
+    "`groups` with each physiological-uptake group redrawn by the PET: the voxels within `edge_mm` of it above its edge level, connected to its inner voxels, of those no organ holds (and of the groups `takes` names)."
     from scipy import ndimage as ndi
     out, suv, sp = np.array(groups, copy=True), np.asarray(suv), [float(s) for s in spacing]
     rad = [max(1, int(round(edge_mm / s))) for s in sp]
@@ -447,7 +451,8 @@ def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x)
         if ring.sum() < 8: continue
         level, bg = float(np.median(s[core])), float(np.median(s[ring]))
         if level < contrast * max(bg, 1e-3): continue
-        lab = label_lesions(near & (s >= bg + share * (level - bg)) & ((ob == 0) | p), 26).dense()   # connected pieces
+        free = np.isin(ob, [0, *(NAME_TO_GROUP[n] for n in takes.get(GROUP_NAMES[g], ()))]) | p   # what it may take
+        lab = label_lesions(near & (s >= bg + share * (level - bg)) & free, 26).dense()   # connected pieces
         ids = np.unique(lab[core]); ids = ids[ids > 0]
         ob[p] = 0; ob[np.isin(lab, ids)] = g
     return out
@@ -1175,6 +1180,7 @@ def _check_cases(model, raw_dir, labels, connectivity, found):
 def _redraw_rule() -> dict:
     "How the model's organ map is tidied (`tidy_organs`) and redrawn by the PET (`redraw_organs`), as a kept record holds it."
     return dict(edge_mm=ORGAN_EDGE_MM, share=ORGAN_EDGE_SHARE, contrast=ORGAN_EDGE_CONTRAST, pieces=ORGAN_PIECES,
+                takes={k: list(v) for k, v in REDRAW_TAKES.items()},
                 above_liver=list(ABOVE_LIVER), spleen_min_ml=SPLEEN_MIN_ML, spleen_above_mm=SPLEEN_ABOVE_MM,
                 spleen_split_mm=list(SPLEEN_SPLIT_MM), spleen_kidney_mm=SPLEEN_KIDNEY_MM,
                 spleen_kidney_pct=SPLEEN_KIDNEY_PCT, spleen_below_mm=SPLEEN_BELOW_MM,
