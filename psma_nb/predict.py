@@ -451,8 +451,12 @@ def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x)
         if ring.sum() < 8: continue
         level, bg = float(np.median(s[core])), float(np.median(s[ring]))
         if level < contrast * max(bg, 1e-3): continue
-        free = np.isin(ob, [0, *(NAME_TO_GROUP[n] for n in takes.get(GROUP_NAMES[g], ()))]) | p   # what it may take
-        lab = label_lesions(near & (s >= bg + share * (level - bg)) & free, 26).dense()   # connected pieces
+        edge = bg + share * (level - bg)
+        others = [h for h in (NAME_TO_GROUP[n] for n in takes.get(GROUP_NAMES[g], ())) if (out == h).any()
+                  and np.median(suv[out == h]) < edge]   # only a group whose own SUV is below this edge (a liver as hot
+                                                        # as the kidneys' edge, as with 18F tracers, keeps its voxels)
+        free = np.isin(ob, [0, *others]) | p            # what it may take
+        lab = label_lesions(near & (s >= edge) & free, 26).dense()   # connected pieces
         ids = np.unique(lab[core]); ids = ids[ids > 0]
         ob[p] = 0; ob[np.isin(lab, ids)] = g
     return out
@@ -1152,6 +1156,8 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
                   organ_classes=bool(model.organ_labels) if model else None, model_organ_check=check, focus_margin=FOCUS_MARGIN,
                   fp_filter=fp_filter, fp_filter_record=fp_rec, candidates=candidates, candidates_record=cand_rec,
                   outline=rule, connectivity=conn)
+    if organs_out and model is not None and model.organ_labels:   # what the labels of <case>_organs.nii.gz are, and how they were drawn
+        record.update(organ_groups={str(k): v for k, v in GROUP_NAMES.items() if k not in (0, LESION_LABEL)}, organ_map_rule=_redraw_rule())
     return rows, record
 
 # %% ../nbs/50_predict.ipynb #9db78cfd
@@ -1384,7 +1390,7 @@ def predict_args(p,  # argparse parser to add `psma predict`'s options to
                         "lesions, where the network found nothing (auto, the default; fitted once, kept in the model folder) or not (off)")
     p.add_argument('--organs-out', action='store_true',
                    help="nnunet, organ-aware model: also write <case>_organs.nii.gz, the predicted organ groups "
-                        "(one piece per organ, the uptake groups' edges redrawn by the PET)")
+                        "(one piece per organ, the uptake groups' edges redrawn by the PET; their names in predict.json)")
     p.add_argument('--outline', default='auto', metavar='auto|off|F',
                    help="nnunet: redraw each lesion by the reader's rule fitted on the training references (default auto: "
                         "the model's rule, when it has one), off, or a fraction F of peak above background")
