@@ -18,7 +18,7 @@ from .config import PsmaError
 # %% auto #0
 __all__ = ['ORGAN_LABELS', 'ORGAN_GROUPS', 'LESION_LABEL', 'NAME_TO_GROUP', 'GROUP_NAMES', 'UPTAKE_GROUPS', 'GROUP_SITES',
            'ORGAN_TABLE_FILE', 'ORGAN_TABLES', 'OrganGroup', 'groups_table', 'group_lut', 'to_groups', 'uptake_mask',
-           'group_dice', 'read_organ_names', 'organ_table']
+           'group_dice', 'read_organ_names', 'groups_json', 'organ_table']
 
 # %% ../nbs/05_organs.ipynb #4d6418e6
 ORGAN_LABELS = {
@@ -150,6 +150,10 @@ def read_organ_names(folder,  # study folder that may hold `ORGANS.json`
     if not isinstance(table, dict) or not all(str(k).lstrip('-').isdigit() for k in table):
         raise PsmaError(f"{f} should hold {{\"labels\": {{\"1\": \"spleen\", ...}}}}: organ labels mapped to names")
     return {int(k): str(v) for k, v in table.items()}
+
+def groups_json() -> dict:
+    "The label table of an organ-group map as `ORGANS.json` holds it (`{'labels': {'0': 'background', ...}}`): a converted study's and `psma cohort`'s `ORGANS.json`, and `psma predict --organs-out`'s record."
+    return dict(labels={str(k): v for k, v in GROUP_NAMES.items()})
 
 # %% ../nbs/05_organs.ipynb #9307a214
 _TS_TOTAL = {1: 'spleen', 2: 'kidney_right', 3: 'kidney_left', 4: 'gallbladder', 5: 'liver', 6: 'stomach',

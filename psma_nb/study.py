@@ -18,7 +18,7 @@ import SimpleITK as sitk
 from .config import PsmaError
 from .core import (grid_mismatch, check_same_grid, resample_to, read_image, write_image, write_json, write_csv,
                           log, parallel_map, part as take_part, check_out_dir, progress)
-from .organs import ORGAN_TABLES, GROUP_NAMES, ORGAN_TABLE_FILE, organ_table, to_groups
+from .organs import ORGAN_TABLES, GROUP_NAMES, ORGAN_TABLE_FILE, organ_table, groups_json, to_groups
 from .suv import SuvOverrides, SUV_TYPES
 from .dicom import scan_dicom, choose_series, read_pet, read_ct_on_pet
 from .masks import read_mask, mask_kind, find_mask_files
@@ -248,7 +248,7 @@ def _write_study(out:Path,      # the study folder
     try:
         for key, img in images.items(): write_image(img, target/STUDY_FILES[key], overwrite=True)
         write_json(record, target/'suv.json', overwrite=True)
-        if 'organs' in images: write_json(dict(labels={str(k): v for k, v in GROUP_NAMES.items()}), target/ORGAN_TABLE_FILE, overwrite=True)
+        if 'organs' in images: write_json(groups_json(), target/ORGAN_TABLE_FILE, overwrite=True)
         if fresh: os.replace(target, out)
     finally:
         if fresh and target.exists(): shutil.rmtree(target)
@@ -565,7 +565,7 @@ def link_cohort(roots,                       # cohort folders (trees of study fo
             if r.organs:
                 suv = _check_suv(_read(Path(r.path)/STUDY_FILES['suv']), Path(r.path)/STUDY_FILES['suv'])
                 write_image(organs_on_pet([r.organs], suv), d/STUDY_FILES['organs'])
-                write_json(dict(labels={str(k): v for k, v in GROUP_NAMES.items()}), d/ORGAN_TABLE_FILE)
+                write_json(groups_json(), d/ORGAN_TABLE_FILE)
         table = t[['case', 'patient', 'centre', 'split', 'order']].sort_values('case').reset_index(drop=True)
         write_csv(table, tmp/'cohort.csv')
         write_json(dict(roots=[str(r.resolve()) for r in roots], centres=names, test_centres=sorted(test_centres),
