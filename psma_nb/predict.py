@@ -19,7 +19,7 @@ from .config import PsmaError, Settings, load_settings
 from .core import atomic_path, check_same_grid, to_canonical, from_canonical, log, parallel_map, parse_part, part as take_part, progress, write_csv, write_image, write_json, is_quiet
 from .study import find_studies, is_study, read_study, study_table
 from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, read_organ_names, to_groups,
-                            uptake_mask)
+                            uptake_mask, groups_json)
 from .lesions import label_lesions, voxel_volume_ml
 from .outline import outline_lesions, outline_rule
 
@@ -452,9 +452,9 @@ def redraw_organs(groups:np.ndarray,                 # organ-group map (z, y, x)
         level, bg = float(np.median(s[core])), float(np.median(s[ring]))
         if level < contrast * max(bg, 1e-3): continue
         edge = bg + share * (level - bg)
-        others = [h for h in (NAME_TO_GROUP[n] for n in takes.get(GROUP_NAMES[g], ())) if (out == h).any()
-                  and np.median(suv[out == h]) < edge]   # only a group whose own SUV is below this edge (a liver as hot
-                                                        # as the kidneys' edge, as with 18F tracers, keeps its voxels)
+        others = [h for h, m in ((h, out == h) for h in (NAME_TO_GROUP[n] for n in takes.get(GROUP_NAMES[g], ())))
+                  if m.any() and np.median(suv[m]) < edge]   # only a group whose own SUV is below this edge (a liver
+                                                            # as hot as the kidneys' edge, as with 18F tracers, keeps its voxels)
         free = np.isin(ob, [0, *others]) | p            # what it may take
         lab = label_lesions(near & (s >= edge) & free, 26).dense()   # connected pieces
         ids = np.unique(lab[core]); ids = ids[ids > 0]
@@ -1157,7 +1157,7 @@ def _predict_nnunet(todo, rows, out_dir, s, model_dir, folds, tta, device, step,
                   fp_filter=fp_filter, fp_filter_record=fp_rec, candidates=candidates, candidates_record=cand_rec,
                   outline=rule, connectivity=conn)
     if organs_out and model is not None and model.organ_labels:   # what the labels of <case>_organs.nii.gz are, and how they were drawn
-        record.update(organ_groups={str(k): v for k, v in GROUP_NAMES.items() if k not in (0, LESION_LABEL)}, organ_map_rule=_redraw_rule())
+        record.update(organ_table=groups_json(), organ_map_rule=_redraw_rule())   # the table as ORGANS.json holds it
     return rows, record
 
 # %% ../nbs/50_predict.ipynb #9db78cfd
