@@ -8,7 +8,7 @@ Start with: `predict` (`psma predict`), `NnunetModel`, `threshold_predict`, `dro
 
 # %% ../nbs/50_predict.ipynb #d9950993
 from __future__ import annotations
-import contextlib, functools, hashlib, io, json, os, sys, time
+import contextlib, functools, hashlib, io, json, os, sys, time, zlib
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -18,7 +18,7 @@ from fastcore.basics import patch
 from .config import PsmaError, Settings, load_settings
 from .core import atomic_path, check_same_grid, to_canonical, from_canonical, log, parallel_map, parse_part, part as take_part, progress, write_csv, write_image, write_json, is_quiet
 from .study import find_studies, is_study, read_study, study_table
-from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, read_organ_names, to_groups,
+from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, ORGAN_GROUPS, read_organ_names, to_groups,
                             uptake_mask, groups_json)
 from .lesions import label_lesions, voxel_volume_ml
 from .outline import outline_lesions, outline_rule
@@ -28,17 +28,18 @@ __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRES
            'MIRRORING', 'FOCUS_MARGIN', 'ORGAN_EDGE_MM', 'ORGAN_EDGE_SHARE', 'ORGAN_EDGE_CONTRAST', 'REDRAW_TAKES',
            'BODY_SUV', 'ORGAN_PIECES', 'ABOVE_LIVER', 'SPLEEN_MIN_ML', 'SPLEEN_ABOVE_MM', 'SPLEEN_SPLIT_MM',
            'SPLEEN_KIDNEY_MM', 'SPLEEN_KIDNEY_PCT', 'SPLEEN_BELOW_MM', 'SPLEEN_DIM_SHARE', 'SPLEEN_LATERAL',
-           'SPLEEN_OVER_KIDNEY_MM', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE',
-           'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD', 'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN',
-           'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CHECK_STEP', 'CANDIDATES', 'CAND_FILE', 'CAND_RECORD',
-           'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE', 'CAND_FLOOR', 'CAND_SPLIT_H',
-           'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES', 'ORGAN_CHECK_KEPT',
-           'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'component_peaks', 'drop_components',
-           'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict', 'lesion_margin', 'Prediction',
-           'NnunetModel', 'torch_resampling', 'redraw_organs', 'spleen_by_pet', 'tidy_organs', 'uptake_shape',
-           'component_features', 'fp_keep', 'scanner_variant', 'check_predictions', 'fp_threshold', 'fit_fp_filter',
-           'load_fp_filter', 'candidate_mask', 'candidate_labels', 'candidate_rows', 'candidate_threshold',
-           'fit_candidates', 'add_candidates', 'organ_check', 'predict', 'predict_args', 'predict_main']
+           'SPLEEN_OVER_KIDNEY_MM', 'ORGAN_FILTERS', 'HESSIAN_MM', 'FP_FEATURES', 'ORGAN_FEATURES',
+           'FP_FILTER_FEATURES', 'FP_FILTERS', 'FP_FILTER_FILE', 'FP_FILTER_RECORD', 'FP_FILTER_THRESHOLD',
+           'FP_FILTER_KEEP', 'FP_FILTER_CASES', 'FP_FILTER_MIN', 'SCANNER_VARIANTS', 'TRAINING_MEMO', 'CHECK_STEP',
+           'CANDIDATES', 'CAND_FILE', 'CAND_RECORD', 'CAND_SMOOTH_MM', 'CAND_OPENING_MM', 'CAND_ABOVE', 'CAND_SHARE',
+           'CAND_FLOOR', 'CAND_SPLIT_H', 'CAND_FALSE_RATE', 'CAND_CASES', 'ORGAN_CHECK_FILE', 'ORGAN_CHECK_CASES',
+           'ORGAN_CHECK_KEPT', 'ORGAN_CHECK_REMOVED', 'Input', 'find_inputs', 'load_input', 'component_peaks',
+           'drop_components', 'postprocess', 'liver_threshold', 'threshold_segment', 'threshold_predict',
+           'lesion_margin', 'Prediction', 'NnunetModel', 'torch_resampling', 'redraw_organs', 'spleen_by_pet',
+           'tidy_organs', 'uptake_shape', 'component_features', 'fp_keep', 'scanner_variant', 'check_predictions',
+           'fp_threshold', 'fit_fp_filter', 'load_fp_filter', 'candidate_mask', 'candidate_labels', 'candidate_rows',
+           'candidate_threshold', 'fit_candidates', 'add_candidates', 'organ_check', 'predict', 'predict_args',
+           'predict_main']
 
 # %% ../nbs/50_predict.ipynb #de1d07d7
 @dataclass
@@ -617,6 +618,9 @@ HESSIAN_MM = (4., 8.)   # scales (Gaussian sigma, mm) of the uptake-shape featur
 FP_FEATURES = ('far_ratio', 'contrast', 'vol_ml', 'suvmax', 'peak_ratio', 'rel_z', 'lat', 'ap', 'elong',
                'mirror_max', 'mirror_mean', 'mirror_self', 'mirror_pred',
                *(f'hess{s:g}_{k}' for s in HESSIAN_MM for k in ('r1', 'r2', 'curv')))
+ORGAN_FEATURES = tuple(f'org_{g.name}' for g in ORGAN_GROUPS)   # share of a component (and the voxels touching it) in each
+                            # organ group of the model's own organ map; NaN where there is none (a lesion-only model)
+FP_FILTER_FEATURES = FP_FEATURES + ORGAN_FEATURES   # what the false-positive filter reads (the candidates read `FP_FEATURES`)
 FP_FILTERS = ('auto', 'off')
 FP_FILTER_FILE = 'psma_fp_filter.pkl'     # in the model folder: the classifier, fitted on the model's own training scans
 FP_FILTER_RECORD = 'psma_fp_filter.json'  # ... and what it was fitted on, with its cross-validated effect
@@ -683,12 +687,13 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                        spacing,              # voxel size (z, y, x), mm
                        connectivity:int=26,  # 6 (faces), 18 (+ edges) or 26 (+ corners)
                        labels:np.ndarray|None=None,  # components labelled 1..n to use instead of `mask`'s connected components
+                       organs:np.ndarray|None=None,  # the model's organ-group map on the same grid: adds `ORGAN_FEATURES` (None: NaN)
                        ) -> tuple[np.ndarray, pd.DataFrame]:
-    "(component labels, one row of `FP_FEATURES` per component): uptake, contrast to its near and far surroundings, size, shape, place in the body, mirror twin, shape of the uptake at its peak."
+    "(component labels, one row of `FP_FEATURES` and `ORGAN_FEATURES` per component): uptake, contrast to its near and far surroundings, size, shape, place in the body, mirror twin, shape of the uptake at its peak; the organ groups it lies in."
     from scipy import ndimage as ndi
     if labels is None: comps = label_lesions(np.asarray(mask) > 0, connectivity); lab, n = comps.dense(), comps.n
     else: lab = np.asarray(labels); n = int(lab.max())
-    if n == 0: return lab, pd.DataFrame(columns=['component', *FP_FEATURES])
+    if n == 0: return lab, pd.DataFrame(columns=['component', *FP_FILTER_FEATURES])
     suv, sp = np.asarray(suv, np.float32), np.asarray(spacing, float)
     body, (z0, z1) = _body_extent(suv)
     mids = _midlines(body)
@@ -714,8 +719,16 @@ def component_features(mask:np.ndarray,      # lesion mask (z, y, x), 0/1
                          ap=(cy - (ys.min() + ys.max()) / 2) / max((ys.max() - ys.min()) / 2, 1),
                          elong=np.log(ext.max() / max(ext.min(), 1e-3)),
                          **_mirror(lab, suv, i, tuple(a + p.start for a, p in zip(np.nonzero(c), pad)), mids, st),
-                         **{f'hess{h:g}_{k}': v for h in HESSIAN_MM for k, v in zip(('r1', 'r2', 'curv'), uptake_shape(suv, peaks[i - 1], sp, h))}))
+                         **{f'hess{h:g}_{k}': v for h in HESSIAN_MM for k, v in zip(('r1', 'r2', 'curv'), uptake_shape(suv, peaks[i - 1], sp, h))},
+                         **_organ_shares(None if organs is None else np.asarray(organs)[pad], c, st)))
     return lab, pd.DataFrame(rows)
+
+def _organ_shares(groups:np.ndarray|None, c:np.ndarray, st:np.ndarray) -> dict:
+    "`ORGAN_FEATURES` of the component `c`: the share of it, grown by one voxel, in each organ group of `groups` (the same box); NaN without a map."
+    if groups is None: return dict.fromkeys(ORGAN_FEATURES, np.nan)
+    from scipy import ndimage as ndi
+    n = np.bincount(groups[ndi.binary_dilation(c, st)], minlength=256)
+    return {k: float(n[g.label] / n.sum()) for k, g in zip(ORGAN_FEATURES, ORGAN_GROUPS)}
 
 # %% ../nbs/50_predict.ipynb #a9feade9
 def fp_keep(mask:np.ndarray,                      # lesion mask (z, y, x), 0/1
@@ -724,17 +737,18 @@ def fp_keep(mask:np.ndarray,                      # lesion mask (z, y, x), 0/1
             clf,                                  # fitted classifier with predict_proba (`load_fp_filter`)
             threshold:float=FP_FILTER_THRESHOLD,  # keep components with P(lesion) >= this
             connectivity:int=26,                  # 6 (faces), 18 (+ edges) or 26 (+ corners)
+            organs:np.ndarray|None=None,          # the model's organ-group map on the same grid (`ORGAN_FEATURES`), if it has one
             ) -> tuple[np.ndarray, int]:
     "(`mask` without the components `clf` calls false positives, how many were dropped)."
-    lab, f = component_features(mask, suv, spacing, connectivity)
+    lab, f = component_features(mask, suv, spacing, connectivity, organs=organs)
     if f.empty: return (np.asarray(mask) > 0).astype(np.uint8), 0
-    keep = _p_lesion(clf, lab, f) >= threshold
+    keep = _p_lesion(clf, lab, f, FP_FILTER_FEATURES) >= threshold
     return keep[lab].astype(np.uint8), int((~keep[f.component.values]).sum())
 
-def _p_lesion(clf, lab:np.ndarray, f:pd.DataFrame) -> np.ndarray:
-    "P(lesion) of each label of `lab` (index = label; 0 for the background) from the feature rows `f`."
+def _p_lesion(clf, lab:np.ndarray, f:pd.DataFrame, features=FP_FEATURES) -> np.ndarray:
+    "P(lesion) of each label of `lab` (index = label; 0 for the background) from the columns `features` of the feature rows `f`."
     p = np.zeros(int(lab.max()) + 1)
-    p[f.component.values] = clf.predict_proba(f[list(FP_FEATURES)].values)[:, 1]
+    p[f.component.values] = clf.predict_proba(f[list(features)].values)[:, 1]
     return p
 
 def _fp_classifier():
@@ -783,23 +797,23 @@ def check_predictions(model:NnunetModel):
     finally: p.mirroring, p.tile_step_size = kept
 
 def _training_prediction(model:NnunetModel, raw_dir:Path, case:str,
-                         organs:bool=True,   # also the physiological-uptake mask (False: the organ map is not exported)
+                         organs:bool=True,   # also the organ-group map (False: the organ map is not exported)
                          ) -> tuple:
-    "(SUV image, lesion mask, physiological-uptake mask or None) the model predicts on one training scan, with its current mirroring and step (`check_predictions`); the first `TRAINING_MEMO` are kept on `model` (as bits), so the organ check and the false-positive filter predict each scan once."
+    "(SUV image, lesion mask, organ-group map or None) the model predicts on one training scan, with its current mirroring and step (`check_predictions`); the first `TRAINING_MEMO` are kept on `model` (the mask as bits, the map compressed), so the organ check and the false-positive filter predict each scan once."
     memo = model.__dict__.setdefault('_training_memo', {})
     key = (str(Path(raw_dir).resolve()), case, model.weights, model.predictor.mirroring, model.predictor.tile_step_size)
     imgs = dict(suv=sitk.ReadImage(str(Path(raw_dir)/'imagesTr'/f'{case}_0000.nii.gz')))
     if key in memo and (memo[key][3] or not organs):   # kept with the organ map, or kept and none asked for
-        shape, les, upt, _ = memo[key]
-        unpack = lambda b: None if b is None else np.unpackbits(b, count=int(np.prod(shape))).reshape(shape).astype(bool)
-        return imgs['suv'], unpack(les), unpack(upt)
+        shape, les, grp, _ = memo[key]
+        return (imgs['suv'], np.unpackbits(les, count=int(np.prod(shape))).reshape(shape).astype(bool),
+                None if grp is None else np.frombuffer(zlib.decompress(grp), np.uint8).reshape(shape).copy())
     if model.needs_ct: imgs['ct'] = sitk.ReadImage(str(Path(raw_dir)/'imagesTr'/f'{case}_0001.nii.gz'))
     p = model(imgs, organs=organs)
     les = sitk.GetArrayFromImage(p.lesion) > 0
-    upt = None if p.organs is None else uptake_mask(sitk.GetArrayFromImage(p.organs))
+    grp = None if p.organs is None else sitk.GetArrayFromImage(p.organs).astype(np.uint8)
     if key in memo or len(memo) < TRAINING_MEMO:
-        memo[key] = (les.shape, np.packbits(les), None if upt is None else np.packbits(upt), organs)
-    return imgs['suv'], les, upt
+        memo[key] = (les.shape, np.packbits(les), None if grp is None else zlib.compress(grp.tobytes(), 1), organs)
+    return imgs['suv'], les, grp
 
 def _fit_message(scans:int, variants:int) -> str:
     "What fitting the false-positive filter is about to do, told before it starts (it is the longest step a first prediction takes)."
@@ -821,16 +835,18 @@ def _training_case(job) -> pd.DataFrame:
     "`_training_components` of one training scan (`job`: raw dataset, label file, connectivity), with `_FIT_MODEL`."
     raw_dir, lf, connectivity = job
     model, case, out = _FIT_MODEL, lf.name[:-len('.nii.gz')], []
-    suv0, les0, _ = _training_prediction(model, Path(raw_dir), case, organs=False)   # the filter reads no organ map
+    organs = bool(model.organ_labels)   # the model's own organ map, where it draws one (`ORGAN_FEATURES`)
+    suv0, les0, grp0 = _training_prediction(model, Path(raw_dir), case, organs=organs)
     ref0 = sitk.ReadImage(str(lf))
     for name, (blur, voxel) in _fp_variants(model).items():
-        if (blur, voxel) == (0., None): suv, les, ref = suv0, les0, ref0
+        if (blur, voxel) == (0., None): suv, les, grp, ref = suv0, les0, grp0, ref0
         else:   # the network's prediction on the scan as another scanner shows it
             suv, ref = scanner_variant(suv0, ref0, blur, voxel)
-            les = sitk.GetArrayFromImage(model(dict(suv=suv), organs=False).lesion) > 0
+            p = model(dict(suv=suv), organs=organs)
+            les, grp = sitk.GetArrayFromImage(p.lesion) > 0, None if p.organs is None else sitk.GetArrayFromImage(p.organs)
         s, sp = sitk.GetArrayFromImage(suv), suv.GetSpacing()[::-1]
         m = drop_components(les.astype(np.uint8), s, sp, 0., NNUNET_MIN_SUVMAX, connectivity)
-        lab, f = component_features(m, s, sp, connectivity)
+        lab, f = component_features(m, s, sp, connectivity, organs=grp)
         hit = np.unique(lab[sitk.GetArrayFromImage(ref) == LESION_LABEL])
         out.append(f.assign(case=case, variant=name, lesion=f.component.isin(hit)))
     return pd.concat(out, ignore_index=True)
@@ -852,9 +868,9 @@ def _kept_record(model:NnunetModel, name:str) -> dict|None:
     return rec if isinstance(rec, dict) and rec.get('weights') == model.weights else None
 
 def _kept_fp_filter(model:NnunetModel) -> dict|None:
-    "The kept false-positive filter's record when it was fitted on these weights, today's `FP_FEATURES`, `_fp_variants` and `CHECK_STEP`, else None."
+    "The kept false-positive filter's record when it was fitted on these weights, today's `FP_FILTER_FEATURES`, `_fp_variants` and `CHECK_STEP`, else None."
     rec = _kept_record(model, FP_FILTER_RECORD)
-    same = rec is not None and rec.get('features') == list(FP_FEATURES) and rec.get('step') == CHECK_STEP
+    same = rec is not None and rec.get('features') == list(FP_FILTER_FEATURES) and rec.get('step') == CHECK_STEP
     return rec if same and rec.get('variants') == json.loads(json.dumps(_fp_variants(model))) else None
 
 # %% ../nbs/50_predict.ipynb #e21f69c6
@@ -883,15 +899,15 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
     with check_predictions(model): t = _training_components(model, Path(raw_dir), labels, connectivity, workers)
     n_les, n_fp = (int(t.lesion.sum()), int((~t.lesion).sum())) if len(t) else (0, 0)
     rec = dict(usable=False, weights=model.weights, cases=len(labels), scans=len(labels) * len(variants), variants=variants,
-               step=CHECK_STEP, lesion_components=n_les, false_components=n_fp, features=list(FP_FEATURES),
+               step=CHECK_STEP, lesion_components=n_les, false_components=n_fp, features=list(FP_FILTER_FEATURES),
                threshold=FP_FILTER_THRESHOLD, classifier='scikit-learn HistGradientBoostingClassifier(max_depth=3, max_iter=150, '
                'learning_rate=0.05), fitted on the model\'s own predictions on its training scans and their scanner variants '
-               f'(no mirroring, sliding-window step {CHECK_STEP}, SUVmax floor)')
+               f'(no mirroring, sliding-window step {CHECK_STEP}, SUVmax floor), with its own organ map where it draws one')
     rec = json.loads(json.dumps(rec))   # as it reads back from the file
     if min(n_les, n_fp) < FP_FILTER_MIN:
         rec['rule'] = f"needs at least {FP_FILTER_MIN} lesion and {FP_FILTER_MIN} false components on the training scans"
     else:
-        X, y = t[list(FP_FEATURES)].values, t.lesion.values
+        X, y = t[list(FP_FILTER_FEATURES)].values, t.lesion.values
         p, k = _grouped_cv(X, y, t.case.values)
         if p is not None:   # how it does on scans it was not fitted on (grouped by scan): the threshold that keeps FP_FILTER_KEEP
             rec['threshold'] = fp_threshold(p, y)
@@ -1114,14 +1130,15 @@ def _predict_case(i:Input) -> dict:
         return dict(case=i.case, status='failed', seconds=0., error=' '.join(str(e).split()))
     grid = img['suv']; img = {k: v if v is None else to_canonical(v) for k, v in img.items()}   # features read front/back, head/feet
     usable = c['check'].get('usable', False)
-    pred = model(img, organs=c['organs_out'] or organ_filter == 'model' or
-                 organ_filter == 'auto' and usable and img.get('organs') is None)   # else unused
+    no_map = img.get('organs') is None or organ_filter not in ('auto', 'study')   # the study's organ map is not used
+    pred = model(img, organs=c['organs_out'] or organ_filter == 'model' or   # else unused:
+                 no_map and (organ_filter == 'auto' and usable or fp_clf is not None))   # the organ filter's, or the FP filter's features
     groups, source = _filter_map(organ_filter, img, pred, None if i.dicom else read_organ_names(i.path), usable)
     raw, suv_a, sp = sitk.GetArrayFromImage(pred.lesion), sitk.GetArrayFromImage(img['suv']), img['suv'].GetSpacing()[::-1]
     dropped = None
     if groups is None and fp_clf is not None:   # no organ map: the learned filter on what the SUVmax floor leaves
         raw, dropped = fp_keep(drop_components(raw, suv_a, sp, min_volume_ml, min_suvmax, conn), suv_a, sp, fp_clf,
-                               fp_rec['threshold'], conn)
+                               fp_rec['threshold'], conn, None if pred.organs is None else sitk.GetArrayFromImage(pred.organs))
     added = None
     if cand_clf is not None:   # lesions the network missed, from the local peaks (organ filter, floor, outline follow)
         raw, added = add_candidates(raw, suv_a, sp, cand_clf, cand_rec['threshold'], conn)
@@ -1176,7 +1193,8 @@ def _components_found(mask:np.ndarray, ref:np.ndarray, connectivity:int) -> tupl
 def _check_cases(model, raw_dir, labels, connectivity, found):
     "Add (lesions found, false components) without and with the model's organ filter, per training scan."
     for lf in progress(labels, 'organ check', unit='case'):
-        suv, les, upt = _training_prediction(model, Path(raw_dir), lf.name[:-len('.nii.gz')])
+        suv, les, grp = _training_prediction(model, Path(raw_dir), lf.name[:-len('.nii.gz')])
+        upt = None if grp is None else uptake_mask(grp)
         ref = sitk.GetArrayFromImage(sitk.ReadImage(str(lf))) == LESION_LABEL
         les, s = les.astype(np.uint8), sitk.GetArrayFromImage(suv)
         for row, organ in enumerate((None, upt)):
