@@ -619,8 +619,8 @@ FP_FEATURES = ('far_ratio', 'contrast', 'vol_ml', 'suvmax', 'peak_ratio', 'rel_z
                'mirror_max', 'mirror_mean', 'mirror_self', 'mirror_pred',
                *(f'hess{s:g}_{k}' for s in HESSIAN_MM for k in ('r1', 'r2', 'curv')))
 ORGAN_FEATURES = tuple(f'org_{g.name}' for g in ORGAN_GROUPS)   # share of a component (and the voxels touching it) in each
-                            # organ group of the model's own organ map; NaN where there is none (a lesion-only model)
-FP_FILTER_FEATURES = FP_FEATURES + ORGAN_FEATURES   # what the false-positive filter reads (the candidates read `FP_FEATURES`)
+                            # organ group of the model's own organ map; a lesion-only model's filter reads `FP_FEATURES` alone
+FP_FILTER_FEATURES = FP_FEATURES + ORGAN_FEATURES   # what an organ-aware model's false-positive filter reads (the candidates read `FP_FEATURES`)
 FP_FILTERS = ('auto', 'off')
 FP_FILTER_FILE = 'psma_fp_filter.pkl'     # in the model folder: the classifier, fitted on the model's own training scans
 FP_FILTER_RECORD = 'psma_fp_filter.json'  # ... and what it was fitted on, with its cross-validated effect
@@ -742,8 +742,16 @@ def fp_keep(mask:np.ndarray,                      # lesion mask (z, y, x), 0/1
     "(`mask` without the components `clf` calls false positives, how many were dropped)."
     lab, f = component_features(mask, suv, spacing, connectivity, organs=organs)
     if f.empty: return (np.asarray(mask) > 0).astype(np.uint8), 0
-    keep = _p_lesion(clf, lab, f, FP_FILTER_FEATURES) >= threshold
+    keep = _p_lesion(clf, lab, f, _filter_features(clf)) >= threshold
     return keep[lab].astype(np.uint8), int((~keep[f.component.values]).sum())
+
+def _filter_features(clf) -> tuple:
+    "The features the fitted filter `clf` reads: `FP_FILTER_FEATURES` (an organ-aware model's filter) or `FP_FEATURES` (a lesion-only model's: its organ features would all be NaN), by how many it was fitted on."
+    return FP_FILTER_FEATURES if getattr(clf, 'n_features_in_', 0) == len(FP_FILTER_FEATURES) else FP_FEATURES
+
+def _fp_features(model) -> tuple:
+    "The features `model`'s false-positive filter is fitted on: with `ORGAN_FEATURES` where the model draws an organ map."
+    return FP_FILTER_FEATURES if model.organ_labels else FP_FEATURES
 
 def _p_lesion(clf, lab:np.ndarray, f:pd.DataFrame, features=FP_FEATURES) -> np.ndarray:
     "P(lesion) of each label of `lab` (index = label; 0 for the background) from the columns `features` of the feature rows `f`."
@@ -868,9 +876,9 @@ def _kept_record(model:NnunetModel, name:str) -> dict|None:
     return rec if isinstance(rec, dict) and rec.get('weights') == model.weights else None
 
 def _kept_fp_filter(model:NnunetModel) -> dict|None:
-    "The kept false-positive filter's record when it was fitted on these weights, today's `FP_FILTER_FEATURES`, `_fp_variants` and `CHECK_STEP`, else None."
+    "The kept false-positive filter's record when it was fitted on these weights, today's `_fp_features`, `_fp_variants` and `CHECK_STEP`, else None."
     rec = _kept_record(model, FP_FILTER_RECORD)
-    same = rec is not None and rec.get('features') == list(FP_FILTER_FEATURES) and rec.get('step') == CHECK_STEP
+    same = rec is not None and rec.get('features') == list(_fp_features(model)) and rec.get('step') == CHECK_STEP
     return rec if same and rec.get('variants') == json.loads(json.dumps(_fp_variants(model))) else None
 
 # %% ../nbs/50_predict.ipynb #e21f69c6
@@ -899,7 +907,7 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
     with check_predictions(model): t = _training_components(model, Path(raw_dir), labels, connectivity, workers)
     n_les, n_fp = (int(t.lesion.sum()), int((~t.lesion).sum())) if len(t) else (0, 0)
     rec = dict(usable=False, weights=model.weights, cases=len(labels), scans=len(labels) * len(variants), variants=variants,
-               step=CHECK_STEP, lesion_components=n_les, false_components=n_fp, features=list(FP_FILTER_FEATURES),
+               step=CHECK_STEP, lesion_components=n_les, false_components=n_fp, features=list(_fp_features(model)),
                threshold=FP_FILTER_THRESHOLD, classifier='scikit-learn HistGradientBoostingClassifier(max_depth=3, max_iter=150, '
                'learning_rate=0.05), fitted on the model\'s own predictions on its training scans and their scanner variants '
                f'(no mirroring, sliding-window step {CHECK_STEP}, SUVmax floor), with its own organ map where it draws one')
@@ -907,7 +915,7 @@ def fit_fp_filter(model:NnunetModel,          # the loaded model
     if min(n_les, n_fp) < FP_FILTER_MIN:
         rec['rule'] = f"needs at least {FP_FILTER_MIN} lesion and {FP_FILTER_MIN} false components on the training scans"
     else:
-        X, y = t[list(FP_FILTER_FEATURES)].values, t.lesion.values
+        X, y = t[rec['features']].values, t.lesion.values
         p, k = _grouped_cv(X, y, t.case.values)
         if p is not None:   # how it does on scans it was not fitted on (grouped by scan): the threshold that keeps FP_FILTER_KEEP
             rec['threshold'] = fp_threshold(p, y)
