@@ -1,0 +1,70 @@
+"""Not a speed: issue 16's three runs as a user without native bfloat16 gets them, organ maps hidden at prediction.
+
+Issue 16 asks for the lesion targets on three runs trained in float32: the default study, training seed 1 on the
+same cohort, and the cohort of `psma demo --seed 7`. This script makes them as a user would and scores them as the
+issue measures them:
+
+1. `psma demo -o OUT/demo_avx2` and `psma demo --seed 7 -o OUT/demo_avx2_seed7` (each skips the stages it finished);
+2. `psma train` with training seed 1 on a copy of the default demo's nnU-Net dataset (OUT/seed1);
+3. each model predicts its cohort's 28 test scans from a view without `ORGANS.nii.gz` (`cohort_view`), no test-time
+   mirroring (`psma predict --no-tta`); the first prediction of a model fits its false-positive filter and
+   candidates on its training scans, in float32 like everything else here; scored by `centre_scores` (`psma
+   evaluate`'s lesion numbers: 26-connectivity, any voxel) and the false-positive volume on the PSMA-negative scans.
+
+With `--emulate-avx2` (set before torch is imported) PyTorch and oneDNN keep to AVX2 kernels and bf16 is off
+(`ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 PSMA_BF16=0`): float32 on a host that has bf16. Without it the
+host's own arithmetic is used (float32 only where it has no native bf16).
+
+    .venv/bin/python benchmarks/float32_runs.py OUT [--emulate-avx2]      # about an hour on 2 cores
+
+Reported: lesion sensitivity, PPV (TP, FP), mean DSC, and the PSMA-negative test scans called positive with their
+mean false-positive volume, per model and test set (also written to OUT/float32_runs.csv).
+"""
+import os, shutil, subprocess, sys
+from pathlib import Path
+
+if '--emulate-avx2' in sys.argv:
+    os.environ.update(ONEDNN_MAX_CPU_ISA='AVX2', ATEN_CPU_CAPABILITY='avx2', PSMA_BF16='0')
+else: os.environ.setdefault('PSMA_BF16', '0')
+
+import numpy as np
+import pandas as pd
+from psma_nb.config import load_settings
+from psma_nb.evaluate import cohort_view, centre_scores, evaluate_cohort
+from psma_nb.predict import predict
+from psma_nb.train import train
+
+MODEL = Path('nnUNet_results')/'Dataset701_PSMA'/'nnUNetTrainer_psmaTiny__nnUNetPlans__3d_tiny'
+
+
+def bare_scores(out:Path, run:Path, model_dir:Path, key:str, name:str, settings=None) -> pd.DataFrame:
+    "The model's predictions (in OUT/<key>_pred_bare) of `run`'s test scans without their organ maps, scored per test set."
+    view, pred = cohort_view(run/'cohort', out/f'{run.name}_bare'), out/f'{key}_pred_bare'
+    predict(view, pred, model_dir=model_dir, settings=settings, device='cpu', split='test', tta='off')
+    cases = evaluate_cohort(view, pred, 26, 'any', workers=2, split='test')[0]
+    neg = cases[~cases.ref_positive].assign(test_set=lambda d: np.where(d.centre == 'centre1', 'internal', d.centre))
+    fpv = neg.groupby('test_set').fp_volume_ml.agg(negatives='count', negative_fpv_ml='mean',
+                                                    called_positive=lambda v: int((v > 0).sum()))
+    return centre_scores(view, pred, workers=2).merge(fpv, on='test_set', how='left').assign(model=name)
+
+
+def main(out:Path) -> pd.DataFrame:
+    psma = Path(sys.executable).parent/'psma'
+    for folder, extra in (('demo_avx2', []), ('demo_avx2_seed7', ['--seed', '7'])):
+        subprocess.run([str(psma), 'demo', '-o', str(out/folder), *extra], check=True)
+    s1 = load_settings(environ={'PSMA_WORK_DIR': str(out/'seed1'), 'PSMA_SEED': '1'})
+    for d in ('nnUNet_raw', 'nnUNet_preprocessed'):   # the default demo's dataset, trained again with seed 1
+        if not (out/'seed1'/d).exists(): shutil.copytree(out/'demo_avx2'/d, out/'seed1'/d, symlinks=True)
+    fold = train(s1, 'tiny', 'all', 'cpu')
+    r = pd.concat([bare_scores(out, out/'demo_avx2', out/'demo_avx2'/MODEL, 'default', 'default seed'),
+                   bare_scores(out, out/'demo_avx2', fold.parent, 'seed1', 'training seed 1', settings=s1),
+                   bare_scores(out, out/'demo_avx2_seed7', out/'demo_avx2_seed7'/MODEL, 'seed7', 'seed-7 cohort')])
+    r.to_csv(out/'float32_runs.csv', index=False)
+    return r
+
+
+if __name__ == '__main__':
+    args = [a for a in sys.argv[1:] if not a.startswith('--')]
+    if len(args) != 1: sys.exit(__doc__)
+    r = main(Path(args[0]))
+    print(r.assign(targets_met=(r.sensitivity >= 0.80) & (r.ppv >= 0.85)).round(3).to_string(index=False))
