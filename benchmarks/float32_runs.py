@@ -18,7 +18,10 @@ host's own arithmetic is used (float32 only where it has no native bf16).
     .venv/bin/python benchmarks/float32_runs.py OUT [--emulate-avx2]      # about an hour on 2 cores
 
 Reported: lesion sensitivity, PPV (TP, FP), mean DSC, and the PSMA-negative test scans called positive with their
-mean false-positive volume, per model and test set (also written to OUT/float32_runs.csv).
+mean false-positive volume, per model and test set (also written to OUT/float32_runs.csv); then the organ Dice of
+the map `psma predict --organs-out` writes (tidied and redrawn by the PET), per organ group and test set, against the
+phantom's `ORGANS.nii.gz` (centre 2's, which the demo converts from DICOM without one, from a cohort of the same
+seed: `psma phantom` makes the same scans; OUT/float32_organs.csv).
 """
 import os, shutil, subprocess, sys
 from pathlib import Path
@@ -31,6 +34,9 @@ import numpy as np
 import pandas as pd
 from psma_nb.config import load_settings
 from psma_nb.evaluate import cohort_view, centre_scores, evaluate_cohort
+from psma_nb.organs import to_groups, group_dice
+from psma_nb.phantom import make_cohort
+import SimpleITK as sitk
 from psma_nb.predict import predict
 from psma_nb.train import train
 
@@ -48,6 +54,23 @@ def bare_scores(out:Path, run:Path, model_dir:Path, key:str, name:str, settings=
     return centre_scores(view, pred, workers=2).merge(fpv, on='test_set', how='left').assign(model=name)
 
 
+def organ_dice(out:Path, run:Path, model_dir:Path, key:str, name:str, seed:int, settings=None) -> pd.DataFrame:
+    "Organ Dice per test scan and group of the model's organ map (`--organs-out`), organ maps hidden at prediction."
+    view, pred = cohort_view(run/'cohort', out/f'{run.name}_bare'), out/f'{key}_pred_organs'
+    predict(view, pred, model_dir=model_dir, settings=settings, device='cpu', split='test', tta='off', organs_out=True)
+    maps = out/f'centre2_organs_{seed}'
+    if not (maps/'cohort.csv').exists(): make_cohort(maps, seed=seed, centres=['centre2'], workers=2)
+    co, rows = pd.read_csv(run/'cohort.csv' if (run/'cohort.csv').exists() else run/'cohort'/'cohort.csv'), []
+    for case, centre in zip(co.case[co.split == 'test'], co.centre[co.split == 'test']):
+        f = next((d/case/'ORGANS.nii.gz' for d in (run/'cohort', maps) if (d/case/'ORGANS.nii.gz').exists()), None)
+        if f is None: continue
+        ref = to_groups(sitk.GetArrayFromImage(sitk.ReadImage(str(f))))
+        g = sitk.GetArrayFromImage(sitk.ReadImage(str(pred/f'{case}_organs.nii.gz')))
+        rows += [dict(model=name, test_set='internal' if centre == 'centre1' else centre, case=case, group=o, dice=d)
+                 for o, d in group_dice(ref, g).items()]
+    return pd.DataFrame(rows)
+
+
 def main(out:Path) -> pd.DataFrame:
     psma = Path(sys.executable).parent/'psma'
     for folder, extra in (('demo_avx2', []), ('demo_avx2_seed7', ['--seed', '7'])):
@@ -60,11 +83,17 @@ def main(out:Path) -> pd.DataFrame:
                    bare_scores(out, out/'demo_avx2', fold.parent, 'seed1', 'training seed 1', settings=s1),
                    bare_scores(out, out/'demo_avx2_seed7', out/'demo_avx2_seed7'/MODEL, 'seed7', 'seed-7 cohort')])
     r.to_csv(out/'float32_runs.csv', index=False)
-    return r
+    o = pd.concat([organ_dice(out, out/'demo_avx2', out/'demo_avx2'/MODEL, 'default', 'default seed', 2024),
+                   organ_dice(out, out/'demo_avx2', fold.parent, 'seed1', 'training seed 1', 2024, settings=s1),
+                   organ_dice(out, out/'demo_avx2_seed7', out/'demo_avx2_seed7'/MODEL, 'seed7', 'seed-7 cohort', 7)])
+    o.to_csv(out/'float32_organs.csv', index=False)
+    return r, o
 
 
 if __name__ == '__main__':
     args = [a for a in sys.argv[1:] if not a.startswith('--')]
     if len(args) != 1: sys.exit(__doc__)
-    r = main(Path(args[0]))
+    r, o = main(Path(args[0]))
     print(r.assign(targets_met=(r.sensitivity >= 0.80) & (r.ppv >= 0.85)).round(3).to_string(index=False))
+    print(o[o.group.isin(['kidneys', 'liver', 'bladder', 'spleen'])].pivot_table(
+        index=['model', 'group'], columns='test_set', values='dice', aggfunc='mean').round(3).to_string())
