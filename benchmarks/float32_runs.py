@@ -6,10 +6,11 @@ issue measures them:
 
 1. `psma demo -o OUT/demo_avx2` and `psma demo --seed 7 -o OUT/demo_avx2_seed7` (each skips the stages it finished);
 2. `psma train` with training seed 1 on a copy of the default demo's nnU-Net dataset (OUT/seed1);
-3. each model predicts its cohort's 28 test scans from a view without `ORGANS.nii.gz` (`cohort_view`), no test-time
-   mirroring (`psma predict --no-tta`); the first prediction of a model fits its false-positive filter and
-   candidates on its training scans, in float32 like everything else here; scored by `centre_scores` (`psma
-   evaluate`'s lesion numbers: 26-connectivity, any voxel) and the false-positive volume on the PSMA-negative scans.
+3. each model predicts its cohort's 28 test scans once, from a view without `ORGANS.nii.gz` (`cohort_view`), no
+   test-time mirroring, its organ map written too (`psma predict --no-tta --organs-out`); the first prediction of a
+   model fits its false-positive filter and candidates on its training scans, in float32 like everything else here;
+   scored by `centre_scores` (`psma evaluate`'s lesion numbers: 26-connectivity, any voxel), the false-positive
+   volume on the PSMA-negative scans, and the organ Dice per group.
 
 With `--emulate-avx2` (set before torch is imported) PyTorch and oneDNN keep to AVX2 kernels and bf16 is off
 (`ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 PSMA_BF16=0`): float32 on a host that has bf16. Without it the
@@ -32,35 +33,30 @@ else: os.environ.setdefault('PSMA_BF16', '0')
 
 import numpy as np
 import pandas as pd
+import SimpleITK as sitk
 from psma_nb.config import load_settings
 from psma_nb.evaluate import cohort_view, centre_scores, evaluate_cohort
 from psma_nb.organs import to_groups, group_dice
 from psma_nb.phantom import make_cohort
-import SimpleITK as sitk
 from psma_nb.predict import predict
 from psma_nb.train import train
 
 MODEL = Path('nnUNet_results')/'Dataset701_PSMA'/'nnUNetTrainer_psmaTiny__nnUNetPlans__3d_tiny'
 
 
-def bare_scores(out:Path, run:Path, model_dir:Path, key:str, name:str, settings=None) -> pd.DataFrame:
-    "The model's predictions (in OUT/<key>_pred_bare) of `run`'s test scans without their organ maps, scored per test set."
-    view, pred = cohort_view(run/'cohort', out/f'{run.name}_bare'), out/f'{key}_pred_bare'
-    predict(view, pred, model_dir=model_dir, settings=settings, device='cpu', split='test', tta='off')
+def score_run(out:Path, run:Path, model_dir:Path, key:str, name:str, seed:int, settings=None) -> tuple:
+    """(lesion scores per test set, organ Dice per test scan and group) of one model: its cohort's test scans predicted
+    once, without their organ maps, with `--organs-out` (the lesion masks are the same with and without it)."""
+    view, pred = cohort_view(run/'cohort', out/f'{run.name}_bare'), out/f'{key}_pred_organs'
+    predict(view, pred, model_dir=model_dir, settings=settings, device='cpu', split='test', tta='off', organs_out=True)
     cases = evaluate_cohort(view, pred, 26, 'any', workers=2, split='test')[0]
     neg = cases[~cases.ref_positive].assign(test_set=lambda d: np.where(d.centre == 'centre1', 'internal', d.centre))
     fpv = neg.groupby('test_set').fp_volume_ml.agg(negatives='count', negative_fpv_ml='mean',
                                                     called_positive=lambda v: int((v > 0).sum()))
-    return centre_scores(view, pred, workers=2).merge(fpv, on='test_set', how='left').assign(model=name)
-
-
-def organ_dice(out:Path, run:Path, model_dir:Path, key:str, name:str, seed:int, settings=None) -> pd.DataFrame:
-    "Organ Dice per test scan and group of the model's organ map (`--organs-out`), organ maps hidden at prediction."
-    view, pred = cohort_view(run/'cohort', out/f'{run.name}_bare'), out/f'{key}_pred_organs'
-    predict(view, pred, model_dir=model_dir, settings=settings, device='cpu', split='test', tta='off', organs_out=True)
-    maps = out/f'centre2_organs_{seed}'
+    lesions = centre_scores(view, pred, workers=2).merge(fpv, on='test_set', how='left').assign(model=name)
+    maps = out/f'centre2_organs_{seed}'   # centre 2 reaches the demo as DICOM, without an organ map: the phantom's own
     if not (maps/'cohort.csv').exists(): make_cohort(maps, seed=seed, centres=['centre2'], workers=2)
-    co, rows = pd.read_csv(run/'cohort.csv' if (run/'cohort.csv').exists() else run/'cohort'/'cohort.csv'), []
+    co, rows = pd.read_csv(view/'cohort.csv'), []
     for case, centre in zip(co.case[co.split == 'test'], co.centre[co.split == 'test']):
         f = next((d/case/'ORGANS.nii.gz' for d in (run/'cohort', maps) if (d/case/'ORGANS.nii.gz').exists()), None)
         if f is None: continue
@@ -68,10 +64,11 @@ def organ_dice(out:Path, run:Path, model_dir:Path, key:str, name:str, seed:int, 
         g = sitk.GetArrayFromImage(sitk.ReadImage(str(pred/f'{case}_organs.nii.gz')))
         rows += [dict(model=name, test_set='internal' if centre == 'centre1' else centre, case=case, group=o, dice=d)
                  for o, d in group_dice(ref, g).items()]
-    return pd.DataFrame(rows)
+    return lesions, pd.DataFrame(rows)
 
 
-def main(out:Path) -> pd.DataFrame:
+def main(out:Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "(lesion scores, organ Dice) of the three runs, made in `out` where not made already."
     psma = Path(sys.executable).parent/'psma'
     for folder, extra in (('demo_avx2', []), ('demo_avx2_seed7', ['--seed', '7'])):
         subprocess.run([str(psma), 'demo', '-o', str(out/folder), *extra], check=True)
@@ -79,14 +76,11 @@ def main(out:Path) -> pd.DataFrame:
     for d in ('nnUNet_raw', 'nnUNet_preprocessed'):   # the default demo's dataset, trained again with seed 1
         if not (out/'seed1'/d).exists(): shutil.copytree(out/'demo_avx2'/d, out/'seed1'/d, symlinks=True)
     fold = train(s1, 'tiny', 'all', 'cpu')
-    r = pd.concat([bare_scores(out, out/'demo_avx2', out/'demo_avx2'/MODEL, 'default', 'default seed'),
-                   bare_scores(out, out/'demo_avx2', fold.parent, 'seed1', 'training seed 1', settings=s1),
-                   bare_scores(out, out/'demo_avx2_seed7', out/'demo_avx2_seed7'/MODEL, 'seed7', 'seed-7 cohort')])
-    r.to_csv(out/'float32_runs.csv', index=False)
-    o = pd.concat([organ_dice(out, out/'demo_avx2', out/'demo_avx2'/MODEL, 'default', 'default seed', 2024),
-                   organ_dice(out, out/'demo_avx2', fold.parent, 'seed1', 'training seed 1', 2024, settings=s1),
-                   organ_dice(out, out/'demo_avx2_seed7', out/'demo_avx2_seed7'/MODEL, 'seed7', 'seed-7 cohort', 7)])
-    o.to_csv(out/'float32_organs.csv', index=False)
+    runs = [score_run(out, out/'demo_avx2', out/'demo_avx2'/MODEL, 'default', 'default seed', 2024),
+            score_run(out, out/'demo_avx2', fold.parent, 'seed1', 'training seed 1', 2024, settings=s1),
+            score_run(out, out/'demo_avx2_seed7', out/'demo_avx2_seed7'/MODEL, 'seed7', 'seed-7 cohort', 7)]
+    r, o = (pd.concat(t) for t in zip(*runs))
+    r.to_csv(out/'float32_runs.csv', index=False); o.to_csv(out/'float32_organs.csv', index=False)
     return r, o
 
 
