@@ -31,11 +31,10 @@ if '--emulate-avx2' in sys.argv:
     os.environ.update(ONEDNN_MAX_CPU_ISA='AVX2', ATEN_CPU_CAPABILITY='avx2', PSMA_BF16='0')
 else: os.environ.setdefault('PSMA_BF16', '0')
 
-import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 from psma_nb.config import load_settings
-from psma_nb.evaluate import cohort_view, centre_scores, evaluate_cohort
+from psma_nb.evaluate import cohort_view, centre_scores
 from psma_nb.organs import to_groups, group_dice
 from psma_nb.phantom import make_cohort
 from psma_nb.predict import predict
@@ -49,11 +48,7 @@ def score_run(out:Path, run:Path, model_dir:Path, key:str, name:str, seed:int, s
     once, without their organ maps, with `--organs-out` (the lesion masks are the same with and without it)."""
     view, pred = cohort_view(run/'cohort', out/f'{run.name}_bare'), out/f'{key}_pred_organs'
     predict(view, pred, model_dir=model_dir, settings=settings, device='cpu', split='test', tta='off', organs_out=True)
-    cases = evaluate_cohort(view, pred, 26, 'any', workers=2, split='test')[0]
-    neg = cases[~cases.ref_positive].assign(test_set=lambda d: np.where(d.centre == 'centre1', 'internal', d.centre))
-    fpv = neg.groupby('test_set').fp_volume_ml.agg(negatives='count', negative_fpv_ml='mean',
-                                                    called_positive=lambda v: int((v > 0).sum()))
-    lesions = centre_scores(view, pred, workers=2).merge(fpv, on='test_set', how='left').assign(model=name)
+    lesions = centre_scores(view, pred, workers=2).assign(model=name)   # with the negatives' false-positive volume
     maps = out/f'centre2_organs_{seed}'   # centre 2 reaches the demo as DICOM, without an organ map: the phantom's own
     if not (maps/'cohort.csv').exists(): make_cohort(maps, seed=seed, centres=['centre2'], workers=2)
     co, rows = pd.read_csv(view/'cohort.csv'), []

@@ -293,12 +293,16 @@ def centre_scores(ref_dir,                  # reference cohort (cohort.csv: case
                   internal:str='centre1',   # the training centre, named 'internal' in the table
                   workers:int=1,            # worker processes
                   ) -> pd.DataFrame:
-    "Lesion sensitivity, PPV (TP, FP) and mean DSC per centre (`psma evaluate`'s numbers; 26-connectivity, any voxel)."
+    "Lesion sensitivity, PPV (TP, FP) and mean DSC per centre (`psma evaluate`'s numbers; 26-connectivity, any voxel); on its PSMA-negative scans: how many, how many called positive, their mean false-positive volume (ml; NaN where none)."
     cases, lesions, info = evaluate_cohort(ref_dir, pred_dir, 26, 'any', split=split, workers=workers)
     s = summarise(cases, lesions, {}, info, n_boot=0)
+    neg = cases[~cases.ref_positive.astype(bool)]
+    def negatives(g):
+        fpv = neg.fp_volume_ml[neg.centre.astype(str) == g]
+        return dict(negatives=len(fpv), called_positive=int((fpv > 0).sum()), negative_fpv_ml=fpv.mean() if len(fpv) else np.nan)
     return pd.DataFrame([dict(test_set='internal' if g == internal else g, sensitivity=s[g]['lesion']['sensitivity'],
                               ppv=s[g]['lesion']['ppv'], tp=s[g]['lesion']['tp'], fp=s[g]['lesion']['fp'],
-                              dsc=s[g]['voxel']['dice_mean']) for g in s['groups'] if g != 'all'])
+                              dsc=s[g]['voxel']['dice_mean'], **negatives(g)) for g in s['groups'] if g != 'all'])
 
 # %% ../nbs/81_evaluate.ipynb #6954e329
 @contextlib.contextmanager
