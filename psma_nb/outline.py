@@ -17,8 +17,9 @@ from .core import write_json, progress, log
 from .lesions import label_lesions
 
 # %% auto #0
-__all__ = ['OUTLINE_FILE', 'OUTLINE_HALO', 'OUTLINE_RING', 'OUTLINE_FRACTIONS', 'OUTLINE_MIN_DICE', 'outline_lesions',
-           'outline_fit', 'fit_outline_dataset', 'write_outline', 'outline_rule']
+__all__ = ['OUTLINE_FILE', 'OUTLINE_HALO', 'OUTLINE_RING', 'OUTLINE_FRACTIONS', 'OUTLINE_MIN_DICE', 'PEAK_SMOOTH_MM',
+           'PEAK_SPLIT_H', 'smooth_suv', 'own_peaks', 'outline_lesions', 'outline_fit', 'fit_outline_dataset',
+           'write_outline', 'outline_rule']
 
 # %% ../nbs/31_outline.ipynb #ad23c235
 OUTLINE_FILE = 'psma_outline.json'   # the fitted rule, in the model folder
@@ -26,6 +27,9 @@ OUTLINE_HALO = 1         # voxels a lesion may grow beyond its predicted compone
 OUTLINE_RING = (2, 4)    # voxels: the shell around a lesion whose median SUV is its local background
 OUTLINE_FRACTIONS = tuple(np.round(np.arange(0.20, 0.7001, 0.01), 2))   # fractions the fit tries
 OUTLINE_MIN_DICE = 0.7   # the fitted rule is used only if it redraws the training references at least this well
+PEAK_SMOOTH_MM = 2.      # a peak of the SUV smoothed by a Gaussian of this sigma (mm) ...
+PEAK_SPLIT_H = 0.5       # ... is a hot spot of its own where it rises this much (SUV) above the saddle to a higher one
+                         # (h-maxima); 50_predict's candidates split at such peaks too
 
 _CUBE = np.ones((3, 3, 3), bool)
 
@@ -38,17 +42,35 @@ def _crops(mask:np.ndarray, suv:np.ndarray, margin:int, connectivity:int=26):
         l = lab[box]
         yield box, l == i, np.asarray(suv[box], np.float32), (l > 0) & (l != i)
 
-def _outlines(v, comp, others, fractions, halo:int, ring:tuple, connectivity:int) -> list:
-    "One lesion redrawn at each of `fractions` (within its crop)."
+def smooth_suv(suv:np.ndarray,  # SUV (z, y, x)
+               spacing,          # voxel size (z, y, x), mm
+               ) -> np.ndarray:
+    "The SUV smoothed by a Gaussian of sigma `PEAK_SMOOTH_MM` (float32), in which `own_peaks` looks for hot spots."
+    return ndi.gaussian_filter(np.asarray(suv, np.float32), PEAK_SMOOTH_MM / np.asarray(spacing, float))
+
+def own_peaks(s:np.ndarray,       # smoothed SUV (`smooth_suv`)
+              region:np.ndarray,  # where to look, bool (nothing outside it counts)
+              h:float=PEAK_SPLIT_H,  # how far a peak must rise above the saddle to a higher one
+              ) -> np.ndarray:
+    "The peaks of `s` in `region` that rise `h` above the saddle to a higher one there (scikit-image's h-maxima; outside `region` counts as 0), bool."
+    from skimage.morphology import h_maxima
+    return h_maxima(np.where(region, s, 0).astype(np.float32), h).astype(bool) & region
+
+def _outlines(v, comp, others, fractions, halo:int, ring:tuple, connectivity:int, sm=None, split_h:float=0.) -> list:
+    "One lesion redrawn at each of `fractions` (within its crop); with `sm` (a function giving the crop's smoothed SUV) and `split_h` > 0, of the pieces an outline cuts only the peak's and those holding `own_peaks` of it in the component's reach."
     peak = float(v[comp].max())
     shell = ndi.binary_dilation(comp, _CUBE, iterations=ring[1]) & ~ndi.binary_dilation(comp, _CUBE, iterations=ring[0]) & ~others
     bg = float(np.median(v[shell])) if shell.any() else float(v[~comp].min()) if (~comp).any() else 0.
     reach = ndi.binary_dilation(comp, _CUBE, iterations=halo) if halo > 0 else comp
-    out = []
+    out, spots = [], None
     for f in fractions:
         cand = reach & (v >= bg + f * (peak - bg))
         cl = label_lesions(cand, connectivity).dense()
         keep = np.unique(cl[comp & cand]); keep = keep[keep > 0]
+        if len(keep) > 1 and split_h > 0 and sm is not None:   # a piece cut off the peak's: a lesion of its own, or its shoulder?
+            at = np.unravel_index(np.argmax(np.where(comp, v, -np.inf)), v.shape)   # the component's hottest voxel
+            spots = own_peaks(sm(), reach, split_h) if spots is None else spots
+            keep = np.asarray([k for k in keep if cl[at] == k or (spots & (cl == k)).any()], keep.dtype)
         r = np.isin(cl, keep) if len(keep) else comp   # peak below its own background: keep the component as drawn
         out.append(r)
     return out
@@ -60,12 +82,19 @@ def outline_lesions(
     halo:int=OUTLINE_HALO,          # voxels a lesion may grow beyond its component
     ring:tuple=OUTLINE_RING,        # voxels: the background shell (inner, outer distance)
     connectivity:int=26,            # what makes a lesion one component
+    spacing=None,                   # voxel size (z, y, x), mm: needed where `split_h` > 0
+    split_h:float=0.,               # a piece the outline cuts off a component is kept only where it holds a peak of the smoothed
+                                    # SUV rising this much above its saddle (`own_peaks`); 0 keeps every piece
 ) -> np.ndarray:
-    "Each connected component of `mask` redrawn by the reader's rule: voxels ≥ bg + fraction·(peak − bg), connected to it, within `halo` voxels."
+    "Each connected component of `mask` redrawn by the reader's rule: voxels ≥ bg + fraction·(peak − bg), connected to it, within `halo` voxels; with `split_h`, a piece cut off the peak's only where it is a hot spot of its own."
     mask = np.asarray(mask) > 0
-    out = np.zeros(mask.shape, bool)
+    if split_h > 0 and spacing is None: raise PsmaError("outline_lesions: split_h needs the voxel size (spacing)")
+    out, smoothed = np.zeros(mask.shape, bool), []
+    def sm(box):   # the scan smoothed once, the first time an outline cuts a component in pieces
+        if not smoothed: smoothed.append(smooth_suv(suv, spacing))
+        return smoothed[0][box]
     for box, comp, v, others in _crops(mask, suv, halo + ring[1] + 1, connectivity):
-        out[box] |= _outlines(v, comp, others, (fraction,), halo, ring, connectivity)[0]
+        out[box] |= _outlines(v, comp, others, (fraction,), halo, ring, connectivity, lambda: sm(box), split_h)[0]
     return out.astype(np.uint8)
 
 # %% ../nbs/31_outline.ipynb #2c78da4e
@@ -125,7 +154,7 @@ def outline_rule(model_dir=None,  # model folder holding psma_outline.json; None
         try: f = float(o)
         except ValueError: raise PsmaError(f"--outline must be auto, off or a fraction in (0, 1), not {outline!r}") from None
         if not 0 < f < 1: raise PsmaError(f"--outline must be auto, off or a fraction in (0, 1), not {outline!r}")
-        return dict(fraction=f, halo=OUTLINE_HALO, ring=list(OUTLINE_RING), source='--outline')
+        return dict(fraction=f, halo=OUTLINE_HALO, ring=list(OUTLINE_RING), split_h=PEAK_SPLIT_H, source='--outline')
     fit = Path(model_dir)/OUTLINE_FILE if model_dir is not None else None
     if fit is None or not fit.exists(): return None
     rule = json.loads(fit.read_text())
@@ -135,4 +164,4 @@ def outline_rule(model_dir=None,  # model folder holding psma_outline.json; None
             f"below {OUTLINE_MIN_DICE} ({fit.name}); --outline F applies a fraction F anyway")
         return None
     return dict(fraction=float(rule['fraction']), halo=int(rule.get('halo', OUTLINE_HALO)),
-                ring=list(rule.get('ring', OUTLINE_RING)), source=str(fit))
+                ring=list(rule.get('ring', OUTLINE_RING)), split_h=PEAK_SPLIT_H, source=str(fit))

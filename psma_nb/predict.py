@@ -21,7 +21,7 @@ from .study import find_studies, is_study, read_study, study_table
 from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, ORGAN_GROUPS, read_organ_names, to_groups,
                             uptake_mask, groups_json)
 from .lesions import label_lesions, voxel_volume_ml
-from .outline import outline_lesions, outline_rule
+from .outline import PEAK_SMOOTH_MM, PEAK_SPLIT_H, outline_lesions, outline_rule, own_peaks, smooth_suv
 
 # %% auto #0
 __all__ = ['ORGAN_FILTER_FRACTION', 'NNUNET_MIN_SUVMAX', 'THRESHOLD_SUV', 'THRESHOLD_MIN_ML', 'ORGAN_MARGIN_MM', 'LIVER_GROUP',
@@ -148,7 +148,8 @@ def postprocess(mask:np.ndarray,             # nnU-Net lesion mask (z, y, x), 0/
     "An nnU-Net mask as `psma predict` leaves it: `drop_components`, then each lesion left redrawn by the reader's rule `outline` (`outline_rule`; None: as drawn) and the size and SUVmax floors applied again to the pieces an outline leaves."
     arr = drop_components(mask, suv, spacing, min_volume_ml, min_suvmax, connectivity, organ)
     if outline:   # an outline may split a component where the uptake dips: each piece is a component like any other
-        arr = drop_components(outline_lesions(arr, suv, outline['fraction'], outline['halo'], tuple(outline['ring']), connectivity),
+        arr = drop_components(outline_lesions(arr, suv, outline['fraction'], outline['halo'], tuple(outline['ring']), connectivity,
+                                              spacing, outline.get('split_h', 0.)),
                               suv, spacing, min_volume_ml, min_suvmax, connectivity)
     return arr
 
@@ -944,12 +945,13 @@ def load_fp_filter(model_dir,  # model folder (psma_fp_filter.pkl)
 CANDIDATES = ('auto', 'off')
 CAND_FILE = 'psma_candidates.pkl'     # in the model folder: the candidate classifier, fitted on its training scans
 CAND_RECORD = 'psma_candidates.json'  # ... and what it was fitted on, with its cross-validated effect
-CAND_SMOOTH_MM = 2.    # a candidate is where the SUV, smoothed by a Gaussian of this sigma (mm), ...
+CAND_SMOOTH_MM = PEAK_SMOOTH_MM   # a candidate is where the SUV, smoothed by a Gaussian of this sigma (mm; `smooth_suv`), ...
 CAND_OPENING_MM = 30.  # ... stands out of its background (a grey opening with a box this wide, mm) ...
 CAND_ABOVE = 0.7       # ... by at least this SUV ...
 CAND_SHARE = 0.4       # ... and by this share of its value ...
 CAND_FLOOR = 1.5       # ... where it is at least this SUV
-CAND_SPLIT_H = 0.5     # one candidate per peak of the smoothed SUV that rises this much (SUV) above the saddle to a higher one; 0: connected components
+CAND_SPLIT_H = PEAK_SPLIT_H   # one candidate per peak of the smoothed SUV that rises this much (SUV) above the saddle to a higher one
+                              # (`own_peaks`, the test the reader's outline keeps a piece by); 0: connected components
 CAND_FALSE_RATE = 0.15  # threshold: the lowest that keeps at most this many false candidates per training scan (cross-validated)
 CAND_CASES = 24         # training scans to fit on, at most
 
@@ -957,11 +959,7 @@ def candidate_mask(suv:np.ndarray,  # SUV (z, y, x)
                    spacing,         # voxel size (z, y, x), mm
                    ) -> np.ndarray:
     "Where the SUV (smoothed by `CAND_SMOOTH_MM`) stands out of its local background (a grey opening `CAND_OPENING_MM` wide) by `CAND_ABOVE` and `CAND_SHARE` of its value, at `CAND_FLOOR` or more."
-    return _candidate_mask(_candidate_smooth(suv, spacing), spacing)
-
-def _candidate_smooth(suv, spacing) -> np.ndarray:
-    from scipy import ndimage as ndi
-    return ndi.gaussian_filter(np.asarray(suv, np.float32), CAND_SMOOTH_MM / np.asarray(spacing, float))
+    return _candidate_mask(smooth_suv(suv, spacing), spacing)
 
 def _candidate_mask(s:np.ndarray, spacing) -> np.ndarray:
     from scipy import ndimage as ndi
@@ -977,17 +975,16 @@ def candidate_labels(suv:np.ndarray,        # SUV (z, y, x)
     "Candidates, labelled 1..n: `candidate_mask` split at the saddles between the peaks of the smoothed SUV (scikit-image's h-maxima and watershed); with `split_h=0` its connected components."
     from scipy import ndimage as ndi
     split_h = CAND_SPLIT_H if split_h is None else split_h
-    s = _candidate_smooth(suv, spacing)
+    s = smooth_suv(suv, spacing)
     cm = _candidate_mask(s, spacing)
     if not split_h or not cm.any(): return label_lesions(cm, connectivity).dense()
-    from skimage.morphology import h_maxima
     from skimage.segmentation import watershed
     sm = np.where(cm, s, 0).astype(np.float32)   # outside the mask nothing: each region's top is a peak
     regions, peaks = label_lesions(cm, 26).dense(), np.zeros(cm.shape, bool)
     for i, box in enumerate(ndi.find_objects(regions), 1):   # a region's peaks do not depend on the others: each in its box, 4-7x faster than the whole scan at once, the same peaks
         pad = tuple(slice(max(b.start - 1, 0), min(b.stop + 1, n)) for b, n in zip(box, cm.shape))
         own = regions[pad] == i
-        peaks[pad] |= h_maxima(np.where(own, sm[pad], 0), split_h).astype(bool) & own
+        peaks[pad] |= own_peaks(sm[pad], own, split_h)
     return watershed(-sm, label_lesions(peaks, 26).dense(), mask=cm, connectivity=3).astype(np.int32)
 
 def candidate_rows(suv:np.ndarray,           # SUV (z, y, x)
