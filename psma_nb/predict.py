@@ -147,7 +147,7 @@ def postprocess(mask:np.ndarray,             # nnU-Net lesion mask (z, y, x), 0/
                 ) -> np.ndarray:
     "An nnU-Net mask as `psma predict` leaves it: `drop_components`, then each lesion left redrawn by the reader's rule `outline` (`outline_rule`; None: as drawn) and the size and SUVmax floors applied again to the pieces an outline leaves."
     arr = drop_components(mask, suv, spacing, min_volume_ml, min_suvmax, connectivity, organ)
-    if outline:   # an outline may split a component where the uptake dips: each piece is a component like any other
+    if outline:   # an outline may split a component where the uptake dips: each piece it keeps (`split_h`) is a component like any other
         arr = drop_components(outline_lesions(arr, suv, outline['fraction'], outline['halo'], tuple(outline['ring']), connectivity,
                                               spacing, outline.get('split_h', 0.)),
                               suv, spacing, min_volume_ml, min_suvmax, connectivity)
