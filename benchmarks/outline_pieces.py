@@ -10,9 +10,10 @@ each network mask is then drawn by the model's rule as `psma predict` draws it (
 rule before) and `PEAK_SPLIT_H` (today's), and scored by `centre_scores` (lesion TP, FP, mean DSC per test set).
 
     .venv/bin/python benchmarks/float32_runs.py OUT --emulate-avx2       # first: the three models
-    .venv/bin/python benchmarks/outline_pieces.py OUT [--emulate-avx2]   # about 25 min on 2 cores
+    .venv/bin/python benchmarks/outline_pieces.py OUT [--emulate-avx2]   # 33 min on 2 cores (AMD EPYC family 26, AVX2 emulated)
 
-Written to OUT/outline_pieces.csv; printed: the table and TP/FP summed per cohort and rule.
+Written to OUT/outline_pieces.csv and OUT/outline_pieces_dropped.csv; printed: the table, TP/FP summed per cohort and
+rule, and every piece today's rule drops (its scan, voxels, SUVmax, whether it touches a reference lesion).
 """
 import os, json, sys
 from pathlib import Path
@@ -21,6 +22,7 @@ if '--emulate-avx2' in sys.argv:
     os.environ.update(ONEDNN_MAX_CPU_ISA='AVX2', ATEN_CPU_CAPABILITY='avx2', PSMA_BF16='0')
 else: os.environ.setdefault('PSMA_BF16', '0')
 
+import cc3d
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
@@ -44,12 +46,27 @@ def redraw(job) -> None:
     o = sitk.GetImageFromArray(m.astype(np.uint8)); o.CopyInformation(img); sitk.WriteImage(o, str(out_f), True)
 
 
-def score(out:Path, cohort:Path, name:str, key:str, model_dir:Path, settings, split) -> pd.DataFrame:
-    "The model's network masks on `cohort` (outline off; its view `name`_bare), drawn by each of `RULES`, scored."
+def dropped(cohort:Path, before:Path, today:Path) -> pd.DataFrame:
+    "The pieces in the masks of `before` and not in `today`'s: scan, voxels, SUVmax, whether a reference lesion touches them."
+    rows = []
+    for f in sorted(before.glob('*.nii.gz')):
+        case = f.name[:-len('.nii.gz')]
+        gone = (sitk.GetArrayFromImage(sitk.ReadImage(str(f))) > 0) & ~(sitk.GetArrayFromImage(sitk.ReadImage(str(today/f.name))) > 0)
+        if not gone.any(): continue
+        suv = sitk.GetArrayFromImage(sitk.ReadImage(str(cohort/case/'SUV.nii.gz')))
+        ref = sitk.GetArrayFromImage(sitk.ReadImage(str(cohort/case/'SEG.nii.gz'))) > 0
+        lab = cc3d.connected_components(gone, connectivity=26)
+        rows += [dict(case=case, voxels=int((lab == i).sum()), suvmax=float(suv[lab == i].max()), lesion=bool(ref[lab == i].any()))
+                 for i in range(1, int(lab.max()) + 1)]
+    return pd.DataFrame(rows, columns=['case', 'voxels', 'suvmax', 'lesion'])
+
+
+def score(out:Path, cohort:Path, name:str, key:str, model_dir:Path, settings, split) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "The model's network masks on `cohort` (outline off; its view `name`_bare), drawn by each of `RULES`, scored; and the pieces today's rule drops."
     view, net = cohort_view(cohort, out/f'{name}_bare'), out/'outline_pieces'/f'{name}_{key.replace(" ", "_")}_network'
     predict(view, net, model_dir=model_dir, settings=settings, device='cpu', split=split, tta='off', outline='off')
     rec = json.loads((net/'predict.json').read_text())
-    rows = []
+    rows, drawn_by = [], {}
     for rule_name, h in RULES.items():
         drawn = net.parent/f'{net.name[:-len("_network")]}_{h:g}'; drawn.mkdir(parents=True, exist_ok=True)
         rule = dict(outline_rule(model_dir), split_h=h)
@@ -57,10 +74,11 @@ def score(out:Path, cohort:Path, name:str, key:str, model_dir:Path, settings, sp
         parallel_map(redraw, [(net/f'{c}.nii.gz', view/c/'SUV.nii.gz', drawn/f'{c}.nii.gz', rule,
                                (rec['min_volume_ml'], rec['min_suvmax'])) for c in cases], 2, 'outline', unit='case')
         rows.append(centre_scores(cohort, drawn, split=split, workers=2).assign(model=key, cohort=name, rule=rule_name))
-    return pd.concat(rows)
+        drawn_by[h] = drawn
+    return pd.concat(rows), dropped(cohort, drawn_by[0.], drawn_by[PEAK_SPLIT_H]).assign(model=key, cohort=name)
 
 
-def main(out:Path) -> pd.DataFrame:
+def main(out:Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     s1 = load_settings(environ={'PSMA_WORK_DIR': str(out/'seed1'), 'PSMA_SEED': '1'})
     seed1 = next((out/'seed1'/'nnUNet_results').glob('*/*/fold_all')).parent
     models = {'default seed': (out/'demo_avx2', out/'demo_avx2'/MODEL, None), 'training seed 1': (out/'demo_avx2', seed1, s1),
@@ -72,14 +90,15 @@ def main(out:Path) -> pd.DataFrame:
         fresh.append(c)
     rows = [score(out, run/'cohort', run.name, key, md, s, 'test') for key, (run, md, s) in models.items()]
     rows += [score(out, c, c.name, key, md, s, None) for c in fresh for key, (run, md, s) in models.items()]
-    r = pd.concat(rows, ignore_index=True)
-    r.to_csv(out/'outline_pieces.csv', index=False)
-    return r
+    r, d = (pd.concat(t, ignore_index=True) for t in zip(*rows))
+    r.to_csv(out/'outline_pieces.csv', index=False); d.to_csv(out/'outline_pieces_dropped.csv', index=False)
+    return r, d
 
 
 if __name__ == '__main__':
     args = [a for a in sys.argv[1:] if not a.startswith('--')]
     if len(args) != 1: sys.exit(__doc__)
-    r = main(Path(args[0]))
+    r, d = main(Path(args[0]))
     print(r[['cohort', 'model', 'test_set', 'rule', 'sensitivity', 'ppv', 'tp', 'fp', 'dsc']].round(3).to_string(index=False))
     print(r.groupby(['cohort', 'rule'], sort=False)[['tp', 'fp']].sum().to_string())
+    print(d[['cohort', 'model', 'case', 'voxels', 'suvmax', 'lesion']].round(2).to_string(index=False))
