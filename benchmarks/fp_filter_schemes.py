@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, SimpleITK as sitk
 import psma_nb.predict as P
 from psma_nb.config import load_settings
-from psma_nb.evaluate import centre_scores, evaluate_cohort, cohort_view
+from psma_nb.evaluate import centre_scores, cohort_view
 
 SCHEMES = ('all', 'masked', 'in_turn', 'half')
 OTHER = ('blurred 6 mm', 'coarse 5.3 mm', 'fine 2.7 mm')
@@ -90,14 +90,14 @@ if __name__ == '__main__':
             comp[comp.case.isin([l.name[:-len('.nii.gz')] for l in labels])], sc).reset_index(drop=True)
         pred = out/'pred'/sc
         P.predict(bare, pred, 'nnunet', model_dir=md, settings=s, split='test', tta='off', device='cpu')
-        r = centre_scores(cohort, pred, workers=2)
-        cases, _, _ = evaluate_cohort(cohort, pred, 26, 'any', split='test', workers=2)
-        neg = cases[~cases.ref_positive]
+        r = centre_scores(cohort, pred, workers=2)   # with the PSMA-negative scans per test set, pooled below
+        n_neg = int(r.negatives.sum())
         rec = json.loads((pred/'predict.json').read_text())['fp_filter_record']; cv = rec.get('cross_validated', {})
         rows.append(r.assign(scheme=sc, threshold=rec.get('threshold'),
                              cv_kept=f"{cv.get('lesion_components_kept')}/{rec.get('lesion_components')} lesion, "
                                      f"{cv.get('false_components_kept')}/{rec.get('false_components')} false",
-                             negatives_fp_ml=neg.fp_volume_ml.mean(), negatives_called=f"{int((neg.fp_volume_ml > 0).sum())}/{len(neg)}"))
+                             negatives_fp_ml=(r.negative_fpv_ml * r.negatives).sum() / n_neg if n_neg else np.nan,
+                             negatives_called=f"{int(r.called_positive.sum())}/{n_neg}"))
     res = pd.concat(rows, ignore_index=True)
     res.to_csv(out/'schemes.csv', index=False)
     print(res.round(3).to_string())
