@@ -20,9 +20,10 @@ from pydicom.valuerep import DA, DT, TM
 from .config import PsmaError, project_root
 
 # %% auto #0
-__all__ = ['DRO_IDS', 'SUV_TYPES', 'HALF_LIVES', 'dro_dir', 'parse_time', 'parse_date', 'parse_datetime', 'decay_factor',
-           'average_count_time', 'body_size', 'SuvOverrides', 'patient_weight', 'patient_height', 'injected_dose',
-           'half_life', 'injection_time', 'decay_correction', 'scan_start', 'frame_times', 'SuvInfo', 'suv_factors']
+__all__ = ['DRO_IDS', 'SUV_TYPES', 'HALF_LIVES', 'MAX_HALF_LIVES', 'dro_dir', 'parse_time', 'parse_date', 'parse_datetime',
+           'decay_factor', 'average_count_time', 'body_size', 'SuvOverrides', 'patient_weight', 'patient_height',
+           'injected_dose', 'half_life', 'injection_time', 'decay_correction', 'scan_start', 'frame_times', 'SuvInfo',
+           'suv_factors']
 
 # %% ../nbs/10_suv.ipynb #922538d5
 DRO_IDS = ['DRO_0_0', 'DRO_1_0', 'DRO_2_0', 'DRO_2_1', 'DRO_2_2', 'DRO_2_3', 'DRO_2_4', 'DRO_2_5', 'DRO_3_0',
@@ -179,13 +180,17 @@ def patient_weight(ds:Dataset,       # header of a slice of the PET series
 
 def patient_height(ds:Dataset,       # header of a slice of the PET series
                    ov:SuvOverrides,  # user values; `height_m` set: used instead
+                   need:bool=True,   # False (SUVbw): an implausible PatientSize is left unused instead of an error
                    ) -> tuple[float|None, str]:
-    "Height (m) and where it came from (None when absent: only SUL/BSA/IBW need it)."
+    "Height (m) and where it came from (None when absent: only SUL/BSA/IBW need it); a value no adult has is an error."
     if ov.height_m is not None: return float(ov.height_m), '--height'
     h = _float(ds.get('PatientSize'))
     if not h: return None, 'absent'
-    if h > 3: return h / 100, 'PatientSize (0010,1020) > 3, read as cm'
-    return h, 'PatientSize (0010,1020)'
+    if 100 <= h <= 250: return h / 100, 'PatientSize (0010,1020) > 3, read as cm'
+    if 1.0 <= h <= 2.5: return h, 'PatientSize (0010,1020)'
+    if not need: return None, f'PatientSize (0010,1020) {h:g} is not a height; unused'
+    raise PsmaError(f"PatientSize (0010,1020) is {h:g}, neither a height in metres (1.0-2.5) nor in centimetres "
+                    "(100-250); pass --height METRES")
 
 def injected_dose(ds:Dataset,       # header of a slice of the PET series
                   ov:SuvOverrides,  # user values; `dose_bq` set: used instead
@@ -358,6 +363,8 @@ def _check_corrected(ds:Dataset, dc:str, ov:SuvOverrides) -> list:
     return ci
 
 # %% ../nbs/10_suv.ipynb #ab0af90e
+MAX_HALF_LIVES = 10   # a longer uptake leaves < 0.1 % of the dose: a wrong date or clock, not a scan
+
 def _bqml_to_bw(hdrs:Sequence[Dataset], # headers of all slices of one PET series
                 info:SuvInfo,           # the conversion record, filled in here (decay, dose, times, rule)
                 ov:SuvOverrides,        # user-supplied values
@@ -385,6 +392,10 @@ def _bqml_to_bw(hdrs:Sequence[Dataset], # headers of all slices of one PET serie
     if (dts < 0).any(): raise PsmaError(f"the injection ({inj}) is after the decay reference time ({min(refs)}); "
                                         "check --injection-time / --reference-time")
     info.uptake_s = float(dts.min())
+    if dts.max() > MAX_HALF_LIVES * T:
+        raise PsmaError(f"the injection ({inj}, {info.injection_rule}) lies {dts.max() / 3600:.1f} h before the decay reference "
+                        f"time ({max(refs)}), more than {MAX_HALF_LIVES} half-lives of the radionuclide: a date or clock in the "
+                        "header is wrong; pass --injection-time YYYY-MM-DDTHH:MM:SS")
     dec = 2.0 ** (-dts / T)
     info.dose_decay_factor = float(dec[0])
     info.rule = f'{what}: SUVbw = C x weight / (dose x 2^(-dt/T½)), DecayCorrection {dc}'
@@ -407,7 +418,7 @@ def suv_factors(hdrs:Sequence[Dataset],     # headers of all slices of one PET s
                    radionuclide=_radionuclide(ds), manufacturer=_str(ds.get('Manufacturer')),
                    sex=(ov.sex or _str(ds.get('PatientSex')) or None))
     W, info.weight_source = patient_weight(ds, ov); info.weight_kg = W
-    info.height_m, info.height_source = patient_height(ds, ov)
+    info.height_m, info.height_source = patient_height(ds, ov, need=suv != 'bw')
     size = lambda kind: body_size(kind, W, info.height_m, info.sex)
     n = len(hdrs)
     if units == 'BQML': f = _bqml_to_bw(hdrs, info, ov)
