@@ -18,9 +18,9 @@ from tqdm.auto import tqdm
 from .config import PsmaError
 
 # %% auto #0
-__all__ = ['KEEP_FREED', 'VERSION_PACKAGES', 'SPEED_FLAGS', 'CANONICAL', 'atomic_path', 'check_out_dir', 'write_image',
-           'write_json', 'write_text', 'write_csv', 'read_image', 'read_table', 'set_quiet', 'is_quiet', 'progress',
-           'log', 'keep_freed_memory', 'parallel_map', 'parse_part', 'part', 'cpu_features', 'versions',
+__all__ = ['VOXEL_MM', 'KEEP_FREED', 'VERSION_PACKAGES', 'SPEED_FLAGS', 'CANONICAL', 'atomic_path', 'check_out_dir',
+           'write_image', 'write_json', 'write_text', 'write_csv', 'read_image', 'read_table', 'set_quiet', 'is_quiet',
+           'progress', 'log', 'keep_freed_memory', 'parallel_map', 'parse_part', 'part', 'cpu_features', 'versions',
            'grid_mismatch', 'check_same_grid', 'resample_to', 'orientation', 'to_canonical', 'from_canonical',
            'canonical_view']
 
@@ -112,19 +112,28 @@ def write_csv(df,                   # pandas DataFrame to write
 
 # %% ../nbs/01_core.ipynb #985d0686
 def _check_whole(p:Path):
-    "A `PsmaError` when an image file is truncated or its compression is corrupt."
-    if p.name.endswith('.gz'):
+    "A `PsmaError` when an image file is truncated, its compression is corrupt or its NIfTI header gives no voxel size."
+    gz, size = p.name.endswith('.gz'), p.stat().st_size
+    if gz:
         try:
             with gzip.open(p, 'rb') as f:
-                while f.read(1 << 24): pass
+                size = 0
+                while b := f.read(1 << 24): size += len(b)
         except (OSError, EOFError, zlib.error) as e:
             raise PsmaError(f"{p} is truncated or corrupt ({e}); copy or write it again") from None
-    elif p.name.endswith('.nii'):
-        import nibabel as nib
-        try: h = nib.load(str(p)).header
-        except Exception as e: raise PsmaError(f"{p} is not a readable NIfTI file ({e})") from None
-        need = int(h.get_data_offset()) + int(np.prod(h.get_data_shape())) * h.get_data_dtype().itemsize
-        if p.stat().st_size < need: raise PsmaError(f"{p} is truncated ({p.stat().st_size} of {need} bytes); copy or write it again")
+    if not p.name.endswith(('.nii', '.nii.gz')): return
+    import nibabel as nib
+    from nibabel.openers import ImageOpener
+    try: img = nib.load(str(p)); h = img.header
+    except Exception as e: raise PsmaError(f"{p} is not a readable NIfTI file ({' '.join(str(e).split())[:120]})") from None
+    shape = h.get_data_shape()
+    need = int(img.dataobj.offset) + int(np.prod(shape)) * h.get_data_dtype().itemsize
+    if size < need: raise PsmaError(f"{p} is truncated ({size} of {need} bytes{' once decompressed' if gz else ''}); copy or write it again")
+    with ImageOpener(str(p)) as f: raw = type(h).from_fileobj(f, check=False)   # as stored: nibabel's check sets a pixdim 0 to 1
+    pix = np.asarray(raw['pixdim'][1:1 + min(len(shape), 3)], float)
+    if not (np.isfinite(pix) & (pix != 0)).all():
+        raise PsmaError(f"{p} gives no voxel size (pixdim {', '.join(f'{v:g}' for v in pix)}), which ITK would read as 1 mm; "
+                        "write it again with its spacing")
 
 def _nonfinite_in_file(p:Path) -> int:
     "Non-finite voxels stored in a float NIfTI file (ITK's NIfTI reader silently turns them into 0, so nibabel counts them)."
@@ -133,6 +142,8 @@ def _nonfinite_in_file(p:Path) -> int:
     img = nib.load(str(p))
     if not np.issubdtype(img.get_data_dtype(), np.floating): return 0
     return int(np.count_nonzero(~np.isfinite(np.asarray(img.dataobj))))
+
+VOXEL_MM = (0.05, 50.)   # the voxel edges (mm) a 3-D scan can have; outside, the header's spacing is wrong
 
 def read_image(path,              # image file (NIfTI, .mha, ...)
                what:str='image',  # what it is, for errors (e.g. 'SUV image')
@@ -147,6 +158,9 @@ def read_image(path,              # image file (NIfTI, .mha, ...)
         raise PsmaError(f"{p} cannot be read as an image ({' '.join(str(e).split())[:120]}); write it as NIfTI") from None
     if ndim and img.GetDimension() != ndim:
         raise PsmaError(f"{p} is a {img.GetDimension()}-D image; a {what} must be {ndim}-D")
+    if ndim == 3 and not all(VOXEL_MM[0] <= s <= VOXEL_MM[1] for s in img.GetSpacing()):
+        raise PsmaError(f"{p} has voxels of {' x '.join(f'{s:g}' for s in img.GetSpacing())} mm, not a scan's "
+                        f"({VOXEL_MM[0]:g}-{VOXEL_MM[1]:g} mm per edge); fix the spacing in its header")
     if img.GetNumberOfComponentsPerPixel() != 1:
         raise PsmaError(f"{p} has {img.GetNumberOfComponentsPerPixel()} values per voxel; a {what} has one")
     bad = _nonfinite_in_file(p)

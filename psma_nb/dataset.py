@@ -14,7 +14,7 @@ import pandas as pd
 import SimpleITK as sitk
 from .config import PsmaError, Settings, load_settings
 from .core import atomic_path, write_json, write_image, progress, log, to_canonical, orientation, CANONICAL
-from .study import find_studies, read_study, study_table
+from .study import find_studies, read_study, study_table, read_cohort_csv
 from .organs import ORGAN_GROUPS, GROUP_NAMES, LESION_LABEL, read_organ_names, to_groups
 
 # %% auto #0
@@ -32,18 +32,10 @@ def read_cohort(cohort_dir,  # folder of study folders (+ cohort.csv)
     studies, patients = dict(zip(table.case, table.path)), dict(zip(table.case, table.patient))
     if not studies: raise PsmaError(f"no study folders (with SUV.nii.gz) under {cohort_dir}; make them with "
                                     "`psma phantom` or `psma convert`")
-    f = cohort_dir/'cohort.csv'
-    if f.exists():
-        try: df = pd.read_csv(f, dtype={'case': str, 'patient': str})
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-            raise PsmaError(f"{f} is not a readable CSV table ({str(e).splitlines()[0]}); it needs the columns case, centre, split") from None
-        missing = [c for c in ('case', 'centre', 'split') if c not in df.columns]
-        if missing: raise PsmaError(f"{f} lacks the column(s) {', '.join(missing)}; it needs case, centre, split")
-        bad = sorted(set(df.split.astype(str)) - {'train', 'test'})
-        if bad: raise PsmaError(f"{f}: split must be 'train' or 'test', found {', '.join(map(str, bad))}")
+    df = read_cohort_csv(cohort_dir, ('case', 'centre', 'split'))   # each case once, split train/test (13_study)
+    if df is not None:
         absent = [c for c in df.case if c not in studies]
-        if absent: raise PsmaError(f"{f} lists {len(absent)} case(s) without a study folder, e.g. {absent[0]}")
-        if df.case.duplicated().any(): raise PsmaError(f"{f} lists the case {df.case[df.case.duplicated()].iloc[0]} twice")
+        if absent: raise PsmaError(f"{cohort_dir/'cohort.csv'} lists {len(absent)} case(s) without a study folder, e.g. {absent[0]}")
     else:
         df = pd.DataFrame(dict(case=sorted(studies), centre='centre1', split='train'))
         df = df[[ (studies[c]/'SEG.nii.gz').exists() for c in df.case ]]

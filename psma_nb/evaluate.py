@@ -17,7 +17,7 @@ from . import __version__
 from .config import PsmaError
 from .core import (write_csv, write_json, atomic_path, parallel_map, log, grid_mismatch, check_same_grid,
                           resample_to, read_image, read_table, check_out_dir)
-from .study import find_studies, read_study, study_table
+from .study import find_studies, read_study, study_table, check_not_study, read_cohort_csv
 from .organs import GROUP_NAMES, GROUP_SITES, read_organ_names, to_groups
 from .lesions import (label_lesions, lesion_table, lesion_sites, match_lesions, match_columns,
                              check_connectivity, parse_match, plot_mip, SPHERE_1ML_RADIUS_MM)
@@ -162,11 +162,8 @@ def split_cases(ref_dir,    # reference cohort folder holding cohort.csv
                 split:str,  # 'train' or 'test'
                 ) -> set:
     "Cases of REF_DIR whose `split` in `cohort.csv` is `split` ('train' or 'test')."
-    p = Path(ref_dir)/'cohort.csv'
-    if not p.is_file(): raise PsmaError(f"--split {split} needs {p} (with the columns case and split)")
-    t = read_table(p, ['case', 'split'], 'cohort table (for --split)', dtype=str)
-    bad = sorted(set(t.split.dropna()) - {'train', 'test'})
-    if bad: raise PsmaError(f"{p}: split must be 'train' or 'test', found {', '.join(bad[:5])}")
+    t = read_cohort_csv(ref_dir, ('case', 'split'))   # each case once, split train/test (13_study)
+    if t is None: raise PsmaError(f"--split {split} needs {Path(ref_dir)/'cohort.csv'} (with the columns case and split)")
     return set(t.case[t.split == split])
 
 def find_cases(ref_dir,              # reference cohort: study folders (`study_table` ids)
@@ -191,10 +188,8 @@ def find_cases(ref_dir,              # reference cohort: study folders (`study_t
 def read_centres(ref_dir,  # reference cohort folder (cohort.csv: case, centre)
                  ) -> dict:
     "case -> centre from `cohort.csv` in REF_DIR ({} when absent)."
-    p = Path(ref_dir)/'cohort.csv'
-    if not p.is_file(): return {}
-    t = read_table(p, ['case', 'centre'], 'cohort table', dtype=str)
-    return dict(zip(t.case, t.centre))
+    t = read_cohort_csv(ref_dir, ('case', 'centre'))
+    return {} if t is None else dict(zip(t.case, t.centre))
 
 # %% ../nbs/81_evaluate.ipynb #ee10f7ac
 def _one(item, **kw):
@@ -414,7 +409,7 @@ def evaluate(ref_dir,                    # reference cohort: study folders with 
     parse_match(match)
     if n_boot < 0: raise PsmaError(f"--bootstrap {n_boot} must be 0 or more")
     if label is not None and label < 1: raise PsmaError(f"--label {label}: a lesion label is 1 or more (0 is background)")
-    out = check_out_dir(out_dir)   # before any work: an unusable -o is found now, not after every case
+    out = check_out_dir(check_not_study(out_dir))   # before any work: an unusable -o is found now, not after every case
     if not overwrite and any((out/f).exists() for f in OUTPUT_FILES):
         raise PsmaError(f"{out} already holds evaluation files; pass --overwrite or choose another -o folder")
     cases, lesions, info = evaluate_cohort(ref_dir, pred_dir, c, match, label, resample, missing, workers, split=split)

@@ -17,7 +17,7 @@ import SimpleITK as sitk
 from fastcore.basics import patch
 from .config import PsmaError, Settings, load_settings
 from .core import atomic_path, check_same_grid, to_canonical, from_canonical, log, parallel_map, parse_part, part as take_part, progress, write_csv, write_image, write_json, is_quiet
-from .study import find_studies, is_study, read_study, study_table
+from .study import find_studies, is_study, read_study, study_table, check_not_study
 from .organs import (LESION_LABEL, NAME_TO_GROUP, UPTAKE_GROUPS, GROUP_NAMES, ORGAN_GROUPS, read_organ_names, to_groups,
                             uptake_mask, groups_json)
 from .lesions import label_lesions, voxel_volume_ml
@@ -1244,6 +1244,7 @@ def _check_args(inputs, out_dir:Path, method:str, dicom_seg:bool, organ_filter:s
     if out_dir.resolve() in [i.path.resolve() for i in inputs] or any(
             out_dir.resolve().is_relative_to(i.path.resolve()) for i in inputs if not i.dicom):
         raise PsmaError(f"the output folder {out_dir} is inside an input study; choose another")
+    check_not_study(out_dir)
     if out_dir.exists() and not out_dir.is_dir(): raise PsmaError(f"-o {out_dir} is a file, not a folder; choose a folder")
     if method not in ('nnunet', 'threshold'): raise PsmaError(f"--method must be nnunet or threshold, not {method!r}")
     if dicom_seg and not all(i.dicom for i in inputs):

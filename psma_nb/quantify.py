@@ -16,7 +16,7 @@ import SimpleITK as sitk
 from . import __version__
 from .config import PsmaError
 from .core import write_csv, write_json, parallel_map, log, canonical_view, to_canonical
-from .study import read_study, study_table
+from .study import read_study, study_table, check_not_study
 from .organs import GROUP_NAMES, GROUP_SITES
 from .lesions import (Components, label_lesions, lesion_table, lesion_sites, as_binary, check_connectivity,
                              plot_mip, SPHERE_1ML_RADIUS_MM)
@@ -201,6 +201,7 @@ def write_quantification(out_dir,                # folder for patients.csv, lesi
             write_json(record, out/'quantify.json', overwrite)]
 
 def _check_out(out:Path, overwrite:bool):
+    check_not_study(out)
     there = [f for f in OUTPUT_FILES if (out/f).exists()]
     if there and not overwrite: raise PsmaError(f"{out} already holds {', '.join(there)}; pass --overwrite or choose another -o folder")
 

@@ -20,7 +20,7 @@ import pandas as pd
 from . import __version__
 from .config import PsmaError
 from .core import write_csv, write_text, log, read_table, check_out_dir, versions
-from .study import read_study, study_table
+from .study import read_study, study_table, read_cohort_csv
 from .biomarkers import plot_agreement, AGREEMENT_BIOMARKERS
 from .followup import RECIP_CATEGORIES
 from .lesions import plot_mip
@@ -197,10 +197,8 @@ def _centre_label(centre:str) -> str:
     return f"{m.group(1)} {int(m.group(2))}" if m else str(centre)
 
 def _train_centres(ref_dir) -> set|None:
-    p = Path(ref_dir)/'cohort.csv' if ref_dir else None
-    if p is None or not p.is_file(): return None
-    t = read_table(p, what='cohort table', dtype=str)
-    if not {'centre', 'split'} <= set(t.columns): return None
+    t = read_cohort_csv(ref_dir) if ref_dir else None
+    if t is None or not {'centre', 'split'} <= set(t.columns): return None
     return set(t.centre[t.split == 'train'])
 
 def label_test_sets(evals:list[Evaluation],  # the evaluations (`read_evaluations`)

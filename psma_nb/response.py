@@ -8,7 +8,7 @@ Start with: `response_pair` and `response_cohort` (`psma response`), `register`,
 
 # %% ../nbs/83_response.ipynb #12558507
 from __future__ import annotations
-import argparse, functools, json, math, time
+import argparse, functools, json, math, re, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ import SimpleITK as sitk
 from . import __version__
 from .config import PsmaError
 from .core import write_csv, write_json, write_text, atomic_path, parallel_map, log, read_table, canonical_view
-from .study import read_study, study_table
+from .study import read_study, study_table, check_not_study
 from .lesions import label_lesions, dominant_label, check_connectivity, plot_mip
 from .evaluate import save_figure
 from .followup import recip_category, tv_change_pct, RECIP_SOURCE, RECIP_CATEGORIES, RECIP_PR_PCT, RECIP_PD_PCT
@@ -195,7 +195,8 @@ def response_pair(baseline,                   # baseline study folder
     "RECIP 1.0 response of one baseline/follow-up pair: (response record, lesion table)."
     bdir, fdir = Path(baseline), Path(followup)
     bcase, fcase = cases or (bdir.name, fdir.name)
-    out = None if out_dir is None else Path(out_dir)
+    out = None if out_dir is None else check_not_study(out_dir)
+    if bdir.resolve() == fdir.resolve(): raise PsmaError(f"the baseline and the follow-up are the same study ({bdir}); give two scans")
     if out is not None and not overwrite and (out/'response.json').exists():
         raise PsmaError(f"{out} already holds response.json; pass --overwrite or choose another -o folder")
     b, f = read_study(bdir, seg=False, organs=False), read_study(fdir, seg=False, organs=False)
@@ -299,6 +300,12 @@ def read_pairs(cohort,     # cohort folder holding the studies
     t = read_table(p, ('patient', 'baseline', 'followup'), 'the pairs table', dtype=str)   # case ids: the study folder names of a flat cohort
     st = study_table(cohort)   # the case ids `psma predict` gives the same folders (13_study)
     studies = dict(zip(st.case, st.path))
+    bad = [x for x in t.patient if not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9._-]*', str(x))]   # each becomes OUT_DIR/<patient>
+    if bad: raise PsmaError(f"{p.name}: patient id {bad[0]!r} is not a folder name (letters, digits, '.', '_', '-'); rename it")
+    dup = t.patient[t.patient.duplicated()].tolist()
+    if dup: raise PsmaError(f"{p.name}: patient {dup[0]} is listed {int((t.patient == dup[0]).sum())} times; give one pair per patient")
+    same = t[t.baseline == t.followup].patient.tolist()
+    if same: raise PsmaError(f"{p.name}: patient {same[0]} has the same study as baseline and follow-up; give two scans")
     miss = sorted({c for c in [*t.baseline, *t.followup] if c not in studies})
     if miss: raise PsmaError(f"{len(miss)} studies of {p.name} are not in {cohort}: {', '.join(miss[:5])}")
     return [(r.patient, r.baseline, r.followup, studies[r.baseline], studies[r.followup]) for r in t.itertuples()], t
@@ -317,10 +324,14 @@ def response_cohort(cohort,                     # cohort folder holding the stud
                     overwrite:bool=False,       # replace existing output files
                     ) -> tuple[pd.DataFrame, dict]:
     "Score every pair of pairs.csv: `OUT_DIR/<patient>/`, responses.csv and summary.json; returns (responses, summary)."
-    out = Path(out_dir)
+    out = check_not_study(out_dir)
     if not overwrite and (out/'responses.csv').exists():
         raise PsmaError(f"{out} already holds responses.csv; pass --overwrite or choose another -o folder")
     items, pairs = read_pairs(cohort, pairs_csv)
+    for pt, *_ in items:   # all before the first pair is written
+        check_not_study(out/pt)
+        if not overwrite and (out/pt/'response.json').exists():
+            raise PsmaError(f"{out/pt} already holds response.json; pass --overwrite or choose another -o folder")
     rows = parallel_map(functools.partial(_pair_job, masks=masks, register_on=register_on, tol_mm=tol_mm, connectivity=connectivity,
                                           seed=seed, figure=figures, overwrite=overwrite),
                         [(pt, bc, fc, b, f, out/pt) for pt, bc, fc, b, f in items], workers, desc='response', unit='pair')

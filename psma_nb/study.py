@@ -17,16 +17,17 @@ import pandas as pd
 import SimpleITK as sitk
 from .config import PsmaError
 from .core import (grid_mismatch, check_same_grid, resample_to, read_image, write_image, write_json, write_csv,
-                          log, parallel_map, part as take_part, check_out_dir, progress)
+                          log, parallel_map, part as take_part, check_out_dir, progress, read_table)
 from .organs import ORGAN_TABLES, GROUP_NAMES, ORGAN_TABLE_FILE, organ_table, groups_json, to_groups
 from .suv import SuvOverrides, SUV_TYPES
 from .dicom import scan_dicom, choose_series, read_pet, read_ct_on_pet
 from .masks import read_mask, mask_kind, find_mask_files
 
 # %% auto #0
-__all__ = ['STUDY_FILES', 'SUV_P95_MAX', 'COHORT_RECORD', 'is_study', 'find_studies', 'study_date', 'study_table', 'Study',
-           'read_study', 'organs_on_pet', 'convert_study', 'convert_args', 'check_overrides', 'convert_main',
-           'pseudonymous_ids', 'link_cohort', 'cohort_args', 'cohort_main']
+__all__ = ['STUDY_FILES', 'SUV_P95_MAX', 'SUV_NEG_MIN', 'COHORT_RECORD', 'is_study', 'find_studies', 'read_cohort_csv',
+           'check_not_study', 'study_date', 'study_table', 'Study', 'read_study', 'organs_on_pet', 'convert_study',
+           'convert_args', 'check_overrides', 'convert_main', 'pseudonymous_ids', 'link_cohort', 'cohort_args',
+           'cohort_main']
 
 # %% ../nbs/13_study.ipynb #d0fcb69f
 STUDY_FILES = dict(suv='SUV.nii.gz', ct='CTres.nii.gz', seg='SEG.nii.gz', organs='ORGANS.nii.gz')
@@ -41,15 +42,46 @@ def find_studies(root,  # a study folder or a folder tree holding them
     "Study folders (holding `SUV.nii.gz`) under `root`, sorted; `[root]` when `root` is one itself."
     root = Path(root)
     if not root.is_dir(): raise PsmaError(f"{root} is not a folder; give a study folder or a folder of study folders")
-    if is_study(root): return [root]
-    found, seen = [], set()
+    if is_study(root):
+        inner = next((d for d in sorted(root.iterdir()) if d.is_dir() and is_study(d)), None)
+        if inner is not None: raise PsmaError(f"{root} holds {STUDY_FILES['suv']} and study folders ({inner.name}, ...): give one study, "
+                                              f"or move the stray {root/STUDY_FILES['suv']} out of the cohort")
+        return [root]
+    found, seen, broken = [], set(), []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):   # a subset of a cohort made of symlinks
         seen.add(os.path.realpath(dirpath))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith('.')
                              and os.path.realpath(os.path.join(dirpath, d)) not in seen)   # no symlink loops
         if STUDY_FILES['suv'] in filenames:
             found.append(Path(dirpath)); dirnames[:] = []  # a study folder does not hold studies
+        elif any(f in filenames for f in STUDY_FILES.values()): broken.append(Path(dirpath))
+    if broken: raise PsmaError(f"{len(broken)} folder(s) hold study files but no {STUDY_FILES['suv']} ({broken[0]}"
+                               f"{', ...' if len(broken) > 1 else ''}): restore the SUV, or move the incomplete study out of {root}")
     return sorted(found)
+
+def read_cohort_csv(folder,             # cohort folder that may hold cohort.csv
+                    columns=('case',),  # columns it must have
+                    ) -> pd.DataFrame|None:
+    "`folder/cohort.csv` (None when absent): ids as text, each case once, a `split` (when there) of 'train' or 'test'."
+    p = Path(folder)/'cohort.csv'
+    if not p.is_file(): return None
+    t = read_table(p, columns, 'cohort table', dtype={'case': str, 'patient': str, 'centre': str, 'split': str})
+    dup = t.case[t.case.duplicated()]
+    if len(dup): raise PsmaError(f"{p} lists the case {dup.iloc[0]} {int((t.case == dup.iloc[0]).sum())} times; keep one row per case")
+    if 'split' in t and (bad := sorted(set(t.split.astype(str)) - {'train', 'test'})):
+        raise PsmaError(f"{p}: split must be 'train' or 'test', found {', '.join(bad[:5])}")
+    return t
+
+def check_not_study(out,           # an output folder (need not exist)
+                    option:str='-o',  # the option that named it, for the error
+                    ) -> Path:
+    "`out`, or a one-line `PsmaError` when it is a study folder or lies inside one: outputs never replace a study's own files."
+    p = Path(out).resolve()
+    for d in (p, *p.parents):
+        if is_study(d):
+            raise PsmaError(f"{option} {out} {'is the study folder' if d == p else 'lies inside the study folder'} {d}; outputs never go "
+                            f"into a study (its files would be replaced): choose another {option} folder")
+    return Path(out)
 
 # %% ../nbs/13_study.ipynb #bd437d7c
 _DATE = re.compile(r'(?<![0-9])(?:(\d{4})-(\d{2})-(\d{2})|(\d{1,2})-(\d{1,2})-(\d{4}))(?![0-9])')   # ISO, or MM-DD-YYYY (autoPET/TCIA)
@@ -116,6 +148,8 @@ def _read(path:Path) -> sitk.Image:
 
 SUV_P95_MAX = 100.   # an SUV image's positive voxels stay below this at their 95th percentile; activity concentrations (Bq/mL) do not
 
+SUV_NEG_MIN = -1.   # a PET's 5th percentile (air) lies above this; reconstruction noise gives small negatives, not an offset
+
 def _check_suv(img:sitk.Image, path:Path) -> sitk.Image:
     if img.GetNumberOfComponentsPerPixel() != 1 or img.GetDimension() != 3:
         raise PsmaError(f"{path} must be a 3-D scalar image, not {img.GetDimension()}-D with "
@@ -130,6 +164,12 @@ def _check_suv(img:sitk.Image, path:Path) -> sitk.Image:
         raise PsmaError(f"{path} does not look like SUV: the 95th percentile of its positive voxels is {p95:.0f}, where "
                         f"an SUV image stays below {SUV_P95_MAX:g} (activity concentration in Bq/mL?); convert the PET to "
                         "SUV (psma convert for DICOM) and write the study again")
+    if not a.size or float(a.max()) <= 0:
+        raise PsmaError(f"{path} holds no positive value (maximum {float(a.max()) if a.size else 0:g}): it is not a PET; "
+                        "convert the scan again (psma convert)")
+    if (p5 := float(np.percentile(a[::3, ::3, ::3], 5))) < SUV_NEG_MIN:
+        raise PsmaError(f"{path} is below {SUV_NEG_MIN:g} in over 5 % of its voxels ({p5:.3g} at the 5th percentile), where a PET "
+                        "is about 0 in air: an offset or a wrong rescale; convert the scan again (psma convert)")
     return img
 
 def _check_labels(img:sitk.Image, path:Path, binary:bool) -> sitk.Image:
@@ -548,6 +588,11 @@ def link_cohort(roots,                       # cohort folders (trees of study fo
         if not overwrite: raise PsmaError(f"{out} exists; pass --overwrite to make it again")
     t = _cohort_rows(roots, names, organs)
     if t.empty: raise PsmaError(f"no study folders (with SUV.nii.gz) under {', '.join(map(str, roots))}")
+    scan = pd.Series([(Path(p)/STUDY_FILES['suv']).resolve() for p in t.path])   # a tree given twice, or a cohort beside its source
+    if scan.duplicated().any():
+        a, b = t.path[scan == scan[scan.duplicated()].iloc[0]].iloc[:2]
+        raise PsmaError(f"{a} and {b} are the same scan (one SUV.nii.gz): it would enter the cohort twice, in train and test; "
+                        "give each tree once")
     has_seg = np.array([(p/STUDY_FILES['seg']).is_file() for p in t.path])
     if not has_seg.all(): log(f"psma cohort: {int((~has_seg).sum())} of {len(t)} studies have no SEG.nii.gz and are left out "
                               "(a cohort trains and is scored on references; psma predict takes them directly)")

@@ -104,6 +104,17 @@ def rewrite(p:Path, fn, dtype=None):
     out = nib.Nifti1Image(a.astype(dtype or a.dtype), img.affine)
     nib.save(out, p)
 
+def cut_payload(p:Path, keep:float=0.3):
+    "A whole gzip stream of a cut NIfTI: the gzip check passes, the voxels are missing."
+    b = gzip.decompress(p.read_bytes()); p.write_bytes(gzip.compress(b[:int(len(b)*keep)]))
+
+def no_pixdim(p:Path):
+    "pixdim[1:4] = 0 in the stored header (ITK reads 1 mm)."
+    b = bytearray(gzip.decompress(p.read_bytes())); b[80:92] = np.zeros(3, '<f4').tobytes(); p.write_bytes(gzip.compress(bytes(b)))
+
+def metre_voxels(p:Path):
+    img = nib.load(p); nib.save(nib.Nifti1Image(np.asarray(img.dataobj), img.affine @ np.diag([250, 250, 250, 1])), p)
+
 def four_d(p:Path): rewrite(p, lambda a: np.stack([a, a], -1))
 def shifted(p:Path):
     img = nib.load(p); aff = img.affine.copy(); aff[:3, 3] += 20
@@ -249,6 +260,7 @@ BAD = {
     'cohort/out inside a root':   lambda E: ['cohort', E.f.cohort, '-o', E.f.cohort/'linked'],
     'cohort/out is a file':       lambda E: ['cohort', E.f.cohort, '-o', _exists_file(E)],
     'cohort/out not a cohort':    lambda E: ['cohort', E.f.cohort, '-o', E.file('out/notes.txt', 'mine').parent],
+    'cohort/same tree twice':     lambda E: ['cohort', E.f.cohort, E.f.cohort, '-o', E.o, '--centre', 'a', '--centre', 'b'],
     'cohort/centres too few':     lambda E: ['cohort', E.f.cohort, E.f.cohort, '-o', E.o, '--centre', 'a'],
     'cohort/centre name unsafe':  lambda E: ['cohort', E.f.cohort, '-o', E.o, '--centre', '../x'],
     'cohort/test centre unknown': lambda E: ['cohort', E.f.cohort, '-o', E.o, '--test-centre', 'centre9'],
@@ -320,6 +332,14 @@ BAD = {
     'evaluate/empty predictions': lambda E: ['evaluate', E.f.cohort, (E.tmp/'empty').mkdir() or E.tmp/'empty', '-o', E.o],
     'evaluate/missing error':     lambda E: ['evaluate', E.cohort(), E.preds(['c1_000']), '-o', E.o, '--missing', 'error'],
     'evaluate/truncated prediction': lambda E: _bad_pred(E, truncate),
+    'evaluate/prediction payload cut': lambda E: _bad_pred(E, cut_payload),
+    'predict/SUV payload cut':   lambda E: _pred_bad_suv(E, cut_payload),
+    'evaluate/out is a study':    lambda E: ['evaluate', E.f.cohort, E.f.pred, '-o', E.study(), '--overwrite'],
+    'evaluate/reference lacks SUV': lambda E: _bad_ref(E, 'SUV.nii.gz', lambda p: p.unlink()),
+    'predict/study lacks SUV':    lambda E: _pred_bad_suv(E, lambda p: p.unlink()),
+    'predict/stray SUV in the root': lambda E: _pred_bad_suv(E, lambda p: shutil.copy(p, p.parent.parent)),
+    'evaluate/cohort.csv case twice': lambda E: ['evaluate', _csv(E, 'case,centre,split\nc1_000,centre1,train\nc2_000,centre2,test\nc3_000,centre3,test\nc1_000,centre2,test\n'), E.f.pred, '-o', E.o],
+    'predict/cohort.csv case twice': lambda E: ['predict', _csv(E, 'case,centre,split\nc1_000,centre1,test\nc1_000,centre2,test\n'), '-o', E.o, '--method', 'threshold', '--split', 'test'],
     'evaluate/corrupt prediction': lambda E: _bad_pred(E, corrupt),
     'evaluate/empty prediction file': lambda E: _bad_pred(E, lambda p: truncate(p, 0)),
     'evaluate/4-D prediction':    lambda E: _bad_pred(E, four_d),
@@ -354,6 +374,16 @@ BAD = {
     'quantify/4-D mask':          lambda E: _q_bad(E, four_d, masks=True),
     'quantify/mask off grid':     lambda E: _q_bad(E, cropped, masks=True),
     'quantify/mask float':        lambda E: _q_bad(E, lambda p: rewrite(p, lambda a: a*0.3, np.float32), masks=True),
+    'quantify/SUV payload cut':   lambda E: _q_bad(E, cut_payload),
+    'quantify/SEG payload cut':   lambda E: _q_bad(E, cut_payload, 'SEG.nii.gz'),
+    'quantify/mask payload cut':  lambda E: _q_bad(E, cut_payload, masks=True),
+    'quantify/SUV pixdim zero':   lambda E: _q_bad(E, no_pixdim),
+    'quantify/SUV 1 m voxels':    lambda E: _q_bad(E, metre_voxels),
+    'quantify/SUV all zero':      lambda E: _q_bad(E, lambda p: rewrite(p, lambda a: a * 0)),
+    'predict/SUV all zero':       lambda E: _pred_bad_suv(E, lambda p: rewrite(p, lambda a: a * 0)),
+    'evaluate/SUV offset -10':    lambda E: _bad_ref(E, 'SUV.nii.gz', lambda p: rewrite(p, lambda a: a - 10)),
+    'response/follow-up SUV zero': lambda E: _resp(E, fn=lambda p: rewrite(p, lambda a: a * 0)),
+    'quantify/out is the study':  lambda E: ['quantify', E.study(), '-o', E.tmp/'cohort'/'c1_000', '--overwrite', '--no-figures'],
     'quantify/label negative':    lambda E: ['quantify', E.f.cohort, '-o', E.o, '--label', '-1'],
     'quantify/workers zero':      lambda E: ['quantify', E.f.cohort, '-o', E.o, '--workers', '0'],
     'quantify/out is a file':     lambda E: ['quantify', E.f.cohort, '-o', _exists_file(E)],
@@ -371,6 +401,14 @@ BAD = {
     'response/pairs missing':     lambda E: ['response', E.cohort(), '--pairs', E.tmp/'none.csv', '-o', E.o],
     'response/pairs garbage':     lambda E: ['response', E.cohort(), '--pairs', E.file('pairs.csv', 'x;y\n"1'), '-o', E.o],
     'response/pairs unknown study': lambda E: ['response', E.cohort(), '--pairs', E.file('pairs.csv', 'patient,baseline,followup\np,c1_000,nope\n'), '-o', E.o],
+    'response/out is the baseline': lambda E: ['response', E.study('c1_000', 'base'), E.study('c3_000', 'follow'), '-o', E.tmp/'cohort'/'base'],
+    'response/out in the follow-up': lambda E: _resp(E)[:3] + ['-o', E.tmp/'cohort'/'follow'/'resp', '--overwrite'],
+    'response/same study twice':  lambda E: ['response', E.study(), E.tmp/'cohort'/'c1_000', '-o', E.o],
+    'response/pairs patient ../':  lambda E: ['response', E.cohort(), '--pairs', E.file('pairs.csv', 'patient,baseline,followup\n../../esc,c1_000,c3_000\n'), '-o', E.o],
+    'response/pairs patient absolute': lambda E: ['response', E.cohort(), '--pairs', E.file('pairs.csv', f'patient,baseline,followup\n{E.tmp}/abs,c1_000,c3_000\n'), '-o', E.o],
+    'response/pairs patient twice': lambda E: ['response', E.cohort(), '--pairs', E.file('pairs.csv', 'patient,baseline,followup\np,c1_000,c3_000\np,c1_000,c2_000\n'), '-o', E.o],
+    'response/pairs same study':  lambda E: ['response', E.cohort(), '--pairs', E.file('pairs.csv', 'patient,baseline,followup\np,c1_000,c1_000\n'), '-o', E.o],
+    'response/pairs out is the cohort': lambda E: ['response', E.cohort(), '--pairs', E.file('pairs.csv', 'patient,baseline,followup\nq,c2_000,c3_000\nc1_000,c2_000,c3_000\n'), '-o', E.tmp/'cohort'],
     'response/out is a file':     lambda E: ['response', E.study('c1_000', 'base'), E.study('c3_000', 'follow'), '-o', _exists_file(E)],
     # report
     'report/no folder':           lambda E: ['report', E.tmp/'none', '-o', E.o],
@@ -411,6 +449,33 @@ SAYS = {    # what the one line must name, where other errors could also give ex
     'convert/injection a year early': 'more than 10 half-lives of the radionuclide',
     'convert/height in mm':       'PatientSize (0010,1020) is 1780, neither a height',
     'convert/height typo 0.5':    'PatientSize (0010,1020) is 0.5, neither a height',
+    'quantify/SUV payload cut':   'bytes once decompressed); copy or write it again',
+    'quantify/SEG payload cut':   'bytes once decompressed); copy or write it again',
+    'quantify/mask payload cut':  'bytes once decompressed); copy or write it again',
+    'evaluate/prediction payload cut': 'bytes once decompressed); copy or write it again',
+    'predict/SUV payload cut':    'bytes once decompressed); copy or write it again',
+    'quantify/SUV pixdim zero':   'gives no voxel size (pixdim 0, 0, 0)',
+    'quantify/SUV 1 m voxels':    "has voxels of 682.5 x 682.5 x 817.5 mm, not a scan's (0.05-50 mm per edge)",
+    'quantify/SUV all zero':      'holds no positive value (maximum 0): it is not a PET',
+    'predict/SUV all zero':       'holds no positive value (maximum 0): it is not a PET',
+    'evaluate/SUV offset -10':    'is below -1 in over 5 % of its voxels (-10 at the 5th percentile)',
+    'response/follow-up SUV zero': 'holds no positive value',
+    'response/out is the baseline': 'is the study folder',
+    'response/out in the follow-up': 'lies inside the study folder',
+    'response/same study twice':  'the baseline and the follow-up are the same study',
+    'response/pairs patient ../': "patient id '../../esc' is not a folder name",
+    'response/pairs patient absolute': 'is not a folder name',
+    'response/pairs patient twice': 'patient p is listed 2 times; give one pair per patient',
+    'response/pairs same study':  'patient p has the same study as baseline and follow-up',
+    'response/pairs out is the cohort': 'c1_000 is the study folder',
+    'quantify/out is the study':  'is the study folder',
+    'evaluate/out is a study':    'is the study folder',
+    'evaluate/reference lacks SUV': '1 folder(s) hold study files but no SUV.nii.gz',
+    'predict/study lacks SUV':    '1 folder(s) hold study files but no SUV.nii.gz',
+    'predict/stray SUV in the root': 'holds SUV.nii.gz and study folders (c2_000, ...)',
+    'evaluate/cohort.csv case twice': 'lists the case c1_000 2 times; keep one row per case',
+    'predict/cohort.csv case twice': 'lists the case c1_000 2 times; keep one row per case',
+    'cohort/same tree twice':     'are the same scan (one SUV.nii.gz)',
 }
 
 KNOWN = {   # bad inputs still handled wrongly, in notebooks outside this change (see tests/README.md)
