@@ -8,7 +8,7 @@ Start with: `quantify` (`psma quantify`), `quantify_study`, `quantify_cohort`, `
 
 # %% ../nbs/82_quantify.ipynb #692881aa
 from __future__ import annotations
-import argparse, functools, json
+import argparse, functools, json, os, secrets, shutil
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -185,6 +185,8 @@ def quantify_cohort(studies,              # a study folder or a folder of study 
     items = [(c, f, None if masks is None else paths[c]) for c, f in folders.items()]
     res = parallel_map(functools.partial(_one, mips=mips, connectivity=connectivity, label=label, resample=resample),
                        items, workers, desc='quantify')
+    if label is not None and not any(r['n_lesions'] for r, _, _ in res):
+        raise PsmaError(f"no mask holds label {label} (--label): give a label the masks use (psma predict writes lesions as 1)")
     lesions = pd.concat([l for _, l, _ in res], ignore_index=True) if res else pd.DataFrame(columns=LESION_COLUMNS)
     return pd.DataFrame([r for r, _, _ in res], columns=PATIENT_COLUMNS), lesions[LESION_COLUMNS], [i for _, _, i in res]
 
@@ -218,14 +220,26 @@ def quantify(studies,               # a study folder or a folder of study folder
     "`psma quantify` as a function: quantify the studies and write OUT_DIR; returns (patients, lesions)."
     out, c = Path(out_dir), check_connectivity(connectivity)
     _check_out(out, overwrite)
-    patients, lesions, cases = quantify_cohort(studies, masks, c, label, resample, workers, out/'mips' if figures else None)
+    mips = out/f'.mips.{secrets.token_hex(4)}.partial' if figures else None   # moved to OUT_DIR/mips once all is written
+    try:
+        patients, lesions = _quantify(studies, out, masks, c, label, resample, workers, mips, overwrite)
+        if mips is not None:
+            if (out/'mips').exists(): shutil.rmtree(out/'mips')
+            os.replace(mips, out/'mips')
+    finally:
+        if mips is not None and mips.exists(): shutil.rmtree(mips)
+    return patients, lesions
+
+def _quantify(studies, out:Path, masks, c:int, label, resample:bool, workers:int, mips, overwrite:bool) -> tuple:
+    "The tables of `quantify`, written; MIPs into the folder `mips` (None: none)."
+    patients, lesions, cases = quantify_cohort(studies, masks, c, label, resample, workers, mips)
     record = dict(version=__version__, studies=str(Path(studies).resolve()),
                   masks=str(Path(masks).resolve()) if masks else "each study's SEG.nii.gz", n_cases=len(patients),
                   n_lesions=len(lesions), connectivity=c, label=label, resample=resample,
                   suvpeak_sphere_ml=1.0, suvpeak_radius_mm=round(SPHERE_1ML_RADIUS_MM, 4),
                   coordinates='centroid_lps_*: DICOM patient coordinates (LPS: x to the left, y to the back, z to the head), mm',
                   sites=[*SITES, 'unknown'], site_rule=SITE_RULE, pelvis_min_width_mm=PELVIS_MIN_WIDTH_MM,
-                  cases=cases, files=[*OUTPUT_FILES[:3], 'mips/<case>.png' if figures else 'no figures'])
+                  cases=cases, files=[*OUTPUT_FILES[:3], 'mips/<case>.png' if mips is not None else 'no figures'])
     write_quantification(out, patients, lesions, record, overwrite)
     return patients, lesions
 

@@ -384,6 +384,8 @@ BAD = {
     'evaluate/SUV offset -10':    lambda E: _bad_ref(E, 'SUV.nii.gz', lambda p: rewrite(p, lambda a: a - 10)),
     'response/follow-up SUV zero': lambda E: _resp(E, fn=lambda p: rewrite(p, lambda a: a * 0)),
     'quantify/out is the study':  lambda E: ['quantify', E.study(), '-o', E.tmp/'cohort'/'c1_000', '--overwrite', '--no-figures'],
+    'quantify/label absent':      lambda E: ['quantify', E.cohort(), E.preds(), '-o', E.o, '--label', '2', '--no-figures'],
+    'quantify/last case bad, figures on': lambda E: (lambda c, p: truncate(p/'c3_000.nii.gz') or ['quantify', c, p, '-o', E.o])(E.cohort(), E.preds()),
     'quantify/label negative':    lambda E: ['quantify', E.f.cohort, '-o', E.o, '--label', '-1'],
     'quantify/workers zero':      lambda E: ['quantify', E.f.cohort, '-o', E.o, '--workers', '0'],
     'quantify/out is a file':     lambda E: ['quantify', E.f.cohort, '-o', _exists_file(E)],
@@ -476,6 +478,8 @@ SAYS = {    # what the one line must name, where other errors could also give ex
     'evaluate/cohort.csv case twice': 'lists the case c1_000 2 times; keep one row per case',
     'predict/cohort.csv case twice': 'lists the case c1_000 2 times; keep one row per case',
     'cohort/same tree twice':     'are the same scan (one SUV.nii.gz)',
+    'quantify/label absent':      'no mask holds label 2 (--label)',
+    'quantify/last case bad, figures on': 'case c3_000: ',
 }
 
 KNOWN = {   # bad inputs still handled wrongly, in notebooks outside this change (see tests/README.md)
