@@ -153,6 +153,10 @@ def sort_slices(headers:Sequence[Dataset],  # headers of one series
         if not all(_same(h, h0, t) for t in ('Rows', 'Columns', 'BitsAllocated', 'PixelRepresentation')) or (
            not _same(h, h0, 'PixelSpacing') and np.abs(_floats(h, 'PixelSpacing', 2) - ps).max() > 1e-4):
             raise PsmaError(f"slices {_name(h0)} and {_name(h)} differ in size, pixel format or PixelSpacing; the series is not one stack")
+        for t, what in (('PatientID', 'patients'), ('StudyInstanceUID', 'studies')):   # one series UID on two scans
+            if not _same(h, h0, t):
+                raise PsmaError(f"slices {_name(h0)} and {_name(h)} belong to different {what} ({t} differs) under one "
+                                "SeriesInstanceUID; give a folder with one scan")
     pos = np.array([_floats(h, 'ImagePositionPatient', 3) for h in headers])
     d = pos @ normal
     order = np.argsort(d, kind='stable')
@@ -241,6 +245,10 @@ def read_pet(folder,                      # folder (searched recursively) with t
     "The PET series under `folder` as a float32 SUV image, and its conversion record."
     s = choose_series(series_list or scan_dicom(folder), series, 'PT', where=str(folder))
     hs, geo = sort_slices(s.headers)
+    for t, tag in (('PatientWeight', '0010,1030'), ('PatientSize', '0010,1020'), ('PatientSex', '0010,0040')):
+        odd = next((h for h in hs[1:] if not _same(h, hs[0], t)), None)   # the SUV reads the first slice: all must agree
+        if odd is not None: raise PsmaError(f"{t} ({tag}) differs between slices {_name(hs[0])} and {_name(odd)}; the series mixes "
+                                            "scans or was edited: convert one scan, or pass the true value (--weight, --height, --sex)")
     f, info = suv_factors(hs, suv, ov)
     info.series_uid, info.series_description = s.uid, s.description
     info.size, info.spacing_mm = list(geo.size), [round(x, 6) for x in geo.spacing]

@@ -165,6 +165,13 @@ def _conv(E, *extra, fn=None):
     return ['convert', d/'PET', '-o', E.o, *extra]
 
 def _first_slice(d): return sorted((d/'PET').iterdir())[5]
+def _every_other(d, **top):
+    "Set header elements on every other slice (a second scan's slices under the same series UID)."
+    import pydicom
+    for f in sorted((d/'PET').iterdir())[::2]:
+        ds = pydicom.dcmread(f)
+        for k, v in top.items(): setattr(ds, k, v)
+        ds.save_as(f)
 def _headers(d, top=None, rp=None):
     "Set header elements on every slice: `top` on the dataset, `rp` in its radiopharmaceutical item (None deletes)."
     import pydicom
@@ -228,6 +235,8 @@ BAD = {
     'convert/injection a year early': lambda E: _conv(E, fn=lambda d: _headers(d, rp={'RadiopharmaceuticalStartDateTime': '20230305090000'})),
     'convert/height in mm':       lambda E: _conv(E, '--suv', 'lbm', fn=lambda d: _headers(d, top={'PatientSize': '1780'})),
     'convert/height typo 0.5':    lambda E: _conv(E, '--suv', 'lbm', fn=lambda d: _headers(d, top={'PatientSize': '0.5'})),
+    'convert/two patients one series': lambda E: _conv(E, fn=lambda d: _every_other(d, PatientID='OTHER')),
+    'convert/slices disagree on weight': lambda E: _conv(E, fn=lambda d: _every_other(d, PatientWeight='95')),
     'convert/dose negative':      lambda E: _conv(E, '--dose=-185MBq'),
     'convert/dose zero':          lambda E: _conv(E, '--dose', '0'),
     'convert/dose bad unit':      lambda E: _conv(E, '--dose', '185XBq'),
@@ -480,6 +489,8 @@ SAYS = {    # what the one line must name, where other errors could also give ex
     'cohort/same tree twice':     'are the same scan (one SUV.nii.gz)',
     'quantify/label absent':      'no mask holds label 2 (--label)',
     'quantify/last case bad, figures on': 'case c3_000: ',
+    'convert/two patients one series': 'belong to different patients (PatientID differs)',
+    'convert/slices disagree on weight': 'PatientWeight (0010,1030) differs between slices',
 }
 
 KNOWN = {   # bad inputs still handled wrongly, in notebooks outside this change (see tests/README.md)
