@@ -112,7 +112,7 @@ def quantify_study(folder,                  # study folder (SUV.nii.gz; SEG.nii.
     folder, c = Path(folder), check_connectivity(connectivity)
     case = case or folder.name
     try:
-        st = read_study(folder, ct=False, require_seg=mask_path is None)
+        st = read_study(folder, ct=False, require_seg=mask_path is None, resample=resample)   # SEG, ORGANS too
         suv = check_suv(sitk.GetArrayFromImage(st.suv))
         mask = sitk.GetArrayFromImage(st.seg) if mask_path is None else read_prediction(Path(mask_path), st.suv, resample)
         mask = as_binary(mask, 'SEG.nii.gz' if mask_path is None else Path(mask_path).name, label)

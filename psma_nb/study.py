@@ -203,7 +203,8 @@ def read_study(folder,                  # study folder holding SUV.nii.gz (and C
         if grid_mismatch(suv, img):
             if resample: img = resample_to(img, suv, label=key != 'ct', default=-1000 if key == 'ct' else 0)
             else: check_same_grid(suv, img, 'SUV', p[key].name,
-                                  hint='resample it onto the SUV grid (read_study(..., resample=True))')
+                                  hint='write it again on the SUV grid (psma convert --resample-mask does so from DICOM; '
+                                       'psma quantify --resample resamples while reading; read_study(..., resample=True) in Python)')
         out[key] = img if key == 'ct' else _check_labels(img, p[key], binary=key == 'seg')
     if require_seg and out['seg'] is None:
         raise PsmaError(f"{folder} has no {STUDY_FILES['seg']}; a reference lesion mask is needed here "

@@ -599,3 +599,21 @@ def test_error_gets_its_own_line_after_a_progress_bar(F, tmp_path):
     assert rc == 2
     last = err.rstrip('\n').split('\n')[-1]
     assert last.startswith('psma predict: error: '), repr(err[-300:])
+
+
+def test_quantify_resample_reads_an_off_grid_seg(F, tmp_path):
+    "A study's SEG stored in another orientation (the same voxels in space): refused with a fix the CLI has, read with --resample."
+    import SimpleITK as sitk, pandas as pd
+    E = Env(F, tmp_path)
+    d = E.study()
+    rc, out, err = run('--quiet', 'quantify', d, '-o', tmp_path/'base', '--no-figures')
+    assert rc == 0, err
+    seg = sitk.ReadImage(str(d/'SEG.nii.gz'))
+    sitk.WriteImage(sitk.DICOMOrient(seg, 'RAS'), str(d/'SEG.nii.gz'))
+    rc, out, err = run('--quiet', 'quantify', d, '-o', tmp_path/'flip', '--no-figures')
+    assert rc == 2 and 'SEG.nii.gz is not on the SUV grid' in err and 'psma quantify --resample' in err, err
+    rc, out, err = run('--quiet', 'quantify', d, '-o', tmp_path/'flip', '--no-figures', '--resample')
+    assert rc == 0, err
+    a, b = (pd.read_csv(tmp_path/x/'patients.csv') for x in ('base', 'flip'))
+    assert a.n_lesions.iloc[0] > 0
+    pd.testing.assert_frame_equal(a, b)
