@@ -261,6 +261,7 @@ def load_settings(
         file = Path(os.path.expanduser(str(explicit)))
         file = file if file.is_absolute() else cwd/file
         how = '--settings' if path else 'PSMA_SETTINGS'
+        if file.is_dir(): raise SettingsError(f"settings file {file} (from {how}) is a folder; give the settings.ini file itself")
         if not file.is_file():
             raise SettingsError(f"settings file {file} (from {how}) does not exist; "
                                 "copy settings.ini from the psma-nb repository or drop " + how)

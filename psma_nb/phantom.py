@@ -18,8 +18,8 @@ from .core import write_image, write_csv, write_json, parallel_map, log
 from .imaging import CENTRES, PhantomCase, centre_number, make_case
 
 # %% auto #0
-__all__ = ['SIZES', 'TRAIN_CENTRE', 'GA68_HALF_LIFE_S', 'cohort_plan', 'centres_table', 'write_case', 'make_cohort',
-           'dicom_times', 'write_case_dicom', 'phantom_args', 'phantom_main']
+__all__ = ['SIZES', 'TRAIN_CENTRE', 'CASE_MB_MIN', 'GA68_HALF_LIFE_S', 'cohort_plan', 'centres_table', 'write_case',
+           'make_cohort', 'dicom_times', 'write_case_dicom', 'phantom_args', 'phantom_main']
 
 # %% ../nbs/22_phantom.ipynb #88e43214
 SIZES = {   # cases per centre: (train, test) for the training centre, test count for the others
@@ -137,6 +137,17 @@ def _clear(out:Path, overwrite:bool, run:dict):
         if (out/f).exists(): (out/f).unlink()
 
 # %% ../nbs/22_phantom.ipynb #4aab9b5b
+CASE_MB_MIN = 5   # the least a case takes on disk (MB; 7-21 MB measured, more with DICOM): a cohort that cannot fit is refused
+
+def _check_space(out:Path, n:int):
+    "A `PsmaError` when `n` cases cannot fit on the disk of `out` (`CASE_MB_MIN` each)."
+    have = out
+    while not have.exists() and have != have.parent: have = have.parent
+    free = shutil.disk_usage(have).free if have.is_dir() else None
+    if free is not None and n * CASE_MB_MIN * 2**20 > free:
+        raise PsmaError(f"{n} cases need at least {n * CASE_MB_MIN / 1024:.1f} GB and {have} has {free / 2**30:.1f} GB free; "
+                        "make fewer cases (--n) or free space")
+
 def make_cohort(out_dir,                 # folder to write the cohort into (one sub-folder per case)
                 n=None,                  # None: the `size` preset; int: total cases; dict: cases per centre
                 centres=None,            # centres to make (default: those of the preset)
@@ -150,6 +161,7 @@ def make_cohort(out_dir,                 # folder to write the cohort into (one 
     "Generate a synthetic multi-centre cohort on disk; returns the cohort table (also written as cohort.csv)."
     out = Path(out_dir)
     if not 0 <= negative_share <= 1: raise PsmaError(f"negative share {negative_share} is not between 0 and 1")
+    _check_space(out, n if isinstance(n, int) else sum(n.values()) if isinstance(n, dict) else 0)   # before planning a billion cases
     plan = cohort_plan(n, centres, size, seed, negative_share)
     run = dict(seed=int(seed), dicom=bool(dicom), negative_share=float(negative_share), cases=plan.case.tolist(),
                centres=plan.centre.tolist(), negative=[bool(x) for x in plan.negative])
@@ -210,6 +222,7 @@ def _parse_n(text):
     for part in text.split(','):
         m = re.fullmatch(r'\s*(centre\d+)\s*=\s*(\d+)\s*', part)
         if not m: raise PsmaError(f"--n {text!r}: give a number of cases (40) or cases per centre (centre1=32,centre2=10)")
+        if m.group(1) in out: raise PsmaError(f"--n {text!r} names {m.group(1)} twice; give each centre once")
         out[m.group(1)] = int(m.group(2))
     return out
 

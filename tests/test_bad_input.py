@@ -199,6 +199,7 @@ BAD = {
     'cli/settings malformed':     lambda E: ['--settings', E.file('s.ini', SETTINGS.replace('workers = 1', 'workers = lots')), 'predict', E.f.cohort, '-o', E.o],
     'cli/settings not ini':       lambda E: ['--settings', E.file('s.ini', 'workers: 2\n'), 'predict', E.f.cohort, '-o', E.o],
     'cli/settings unknown key':   lambda E: ['--settings', E.file('s.ini', SETTINGS.replace('workers = 1', 'workerz = 1')), 'predict', E.f.cohort, '-o', E.o],
+    'cli/settings is a folder':   lambda E: ['--settings', E.tmp, 'predict', E.f.cohort, '-o', E.o],
     'cli/settings option no value': lambda E: ['--settings'],
     # phantom
     'phantom/size':               lambda E: ['phantom', '-o', E.o, '--size', 'huge'],
@@ -207,6 +208,8 @@ BAD = {
     'phantom/n text':             lambda E: ['phantom', '-o', E.o, '--n', 'many'],
     'phantom/n unknown centre':   lambda E: ['phantom', '-o', E.o, '--n', 'centre9=3'],
     'phantom/n per centre negative': lambda E: ['phantom', '-o', E.o, '--n', 'centre1=-2'],
+    'phantom/n centre twice':     lambda E: ['phantom', '-o', E.o, '--n', 'centre1=1,centre1=2'],
+    'phantom/n beyond the disk':  lambda E: ['phantom', '-o', E.o, '--n', '100000000'],
     'phantom/centre unknown':     lambda E: ['phantom', '-o', E.o, '--centres', 'centre9'],
     'phantom/negative share >1':  lambda E: ['phantom', '-o', E.o, '--negative-share', '1.5'],
     'phantom/negative share nan': lambda E: ['phantom', '-o', E.o, '--negative-share', 'nan'],
@@ -491,6 +494,9 @@ SAYS = {    # what the one line must name, where other errors could also give ex
     'quantify/last case bad, figures on': 'case c3_000: ',
     'convert/two patients one series': 'belong to different patients (PatientID differs)',
     'convert/slices disagree on weight': 'PatientWeight (0010,1030) differs between slices',
+    'phantom/n centre twice':     "names centre1 twice; give each centre once",
+    'phantom/n beyond the disk':  'cases need at least',
+    'cli/settings is a folder':   'is a folder; give the settings.ini file itself',
 }
 
 KNOWN = {   # bad inputs still handled wrongly, in notebooks outside this change (see tests/README.md)
