@@ -16,7 +16,11 @@ With `--emulate-avx2` (set before torch is imported) PyTorch and oneDNN keep to 
 (`ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 PSMA_BF16=0`): float32 on a host that has bf16. Without it the
 host's own arithmetic is used (float32 only where it has no native bf16).
 
-    .venv/bin/python benchmarks/float32_runs.py OUT [--emulate-avx2]      # about an hour on 2 cores
+    .venv/bin/python benchmarks/float32_runs.py OUT [--emulate-avx2] [--tta auto]   # about an hour on 2 cores
+
+`--tta auto` predicts as `psma predict` does by default on a CPU (focused mirroring: the mirrored passes only in boxes
+around candidate lesions) instead of `--no-tta`; its predictions and tables get the suffix `_focused` (the models are
+the same: a second call with the same OUT only predicts and scores).
 
 Reported: lesion sensitivity, PPV (TP, FP), mean DSC, and the PSMA-negative test scans called positive with their
 mean false-positive volume, per model and test set (also written to OUT/float32_runs.csv); then the organ Dice of
@@ -24,7 +28,7 @@ the map `psma predict --organs-out` writes (tidied and redrawn by the PET), per 
 phantom's `ORGANS.nii.gz` (centre 2's, which the demo converts from DICOM without one, from a cohort of the same
 seed: `psma phantom` makes the same scans; OUT/float32_organs.csv).
 """
-import os, shutil, subprocess, sys
+import os, shutil, subprocess, sys, time
 from pathlib import Path
 
 if '--emulate-avx2' in sys.argv:
@@ -43,12 +47,17 @@ from psma_nb.train import train
 MODEL = Path('nnUNet_results')/'Dataset701_PSMA'/'nnUNetTrainer_psmaTiny__nnUNetPlans__3d_tiny'
 
 
+TTA = 'auto' if '--tta' in sys.argv and sys.argv[sys.argv.index('--tta') + 1:][:1] == ['auto'] else 'off'
+SUFFIX = '_focused' if TTA == 'auto' else ''
+
+
 def score_run(out:Path, run:Path, model_dir:Path, key:str, name:str, seed:int, settings=None) -> tuple:
     """(lesion scores per test set, organ Dice per test scan and group) of one model: its cohort's test scans predicted
     once, without their organ maps, with `--organs-out` (the lesion masks are the same with and without it)."""
-    view, pred = cohort_view(run/'cohort', out/f'{run.name}_bare'), out/f'{key}_pred_organs'
-    predict(view, pred, model_dir=model_dir, settings=settings, device='cpu', split='test', tta='off', organs_out=True)
-    lesions = centre_scores(view, pred, workers=2).assign(model=name)   # with the negatives' false-positive volume
+    view, pred = cohort_view(run/'cohort', out/f'{run.name}_bare'), out/f'{key}_pred_organs{SUFFIX}'
+    t = time.perf_counter()   # the 28 test scans (a first prediction also fits the model's filter and candidates)
+    predict(view, pred, model_dir=model_dir, settings=settings, device='cpu', split='test', tta=TTA, organs_out=True)
+    lesions = centre_scores(view, pred, workers=2).assign(model=name, predict_s=round(time.perf_counter() - t))   # with the negatives' false-positive volume
     maps = out/f'centre2_organs_{seed}'   # centre 2 reaches the demo as DICOM, without an organ map: the phantom's own
     if not (maps/'cohort.csv').exists(): make_cohort(maps, seed=seed, centres=['centre2'], workers=2)
     co, rows = pd.read_csv(view/'cohort.csv'), []
@@ -75,12 +84,12 @@ def main(out:Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             score_run(out, out/'demo_avx2', fold.parent, 'seed1', 'training seed 1', 2024, settings=s1),
             score_run(out, out/'demo_avx2_seed7', out/'demo_avx2_seed7'/MODEL, 'seed7', 'seed-7 cohort', 7)]
     r, o = (pd.concat(t) for t in zip(*runs))
-    r.to_csv(out/'float32_runs.csv', index=False); o.to_csv(out/'float32_organs.csv', index=False)
+    r.to_csv(out/f'float32_runs{SUFFIX}.csv', index=False); o.to_csv(out/f'float32_organs{SUFFIX}.csv', index=False)
     return r, o
 
 
 if __name__ == '__main__':
-    args = [a for a in sys.argv[1:] if not a.startswith('--')]
+    args = [a for a in sys.argv[1:] if not a.startswith('--') and a != 'auto']
     if len(args) != 1: sys.exit(__doc__)
     r, o = main(Path(args[0]))
     print(r.assign(targets_met=(r.sensitivity >= 0.80) & (r.ppv >= 0.85)).round(3).to_string(index=False))
