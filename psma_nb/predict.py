@@ -1095,7 +1095,8 @@ def _model_organs_usable(model, todo, organ_filter:str, s:Settings, conn:int, ca
     if model is None or not model.organ_labels or organ_filter != 'auto': return {}
     if all(not i.dicom and (i.path/'ORGANS.nii.gz').exists() for i in todo): return {}
     raw = _training_raw(model, s)
-    check = organ_check(model, raw, conn, cases or ORGAN_CHECK_CASES) if raw.is_dir() else dict(usable=False, rule=f"its training data {raw} is not here")
+    if (model.model_dir/ORGAN_CHECK_FILE).exists() or raw.is_dir(): check = organ_check(model, raw, conn, cases or ORGAN_CHECK_CASES)
+    else: check = dict(usable=False, rule=f"its training data {raw} is not here")   # a model folder moved without its check
     if not check['usable']:
         counts = '; '.join(f"{k.replace('_', ' ')} {check[k]}" for k in ('lesions_found', 'false_components') if k in check)
         log(f"organ filter: the model's own organ map is not used where a study has no ORGANS.nii.gz ({check['rule']}"
