@@ -18,7 +18,7 @@ from .core import write_image, write_csv, write_json, parallel_map, log
 from .imaging import CENTRES, PhantomCase, centre_number, make_case
 
 # %% auto #0
-__all__ = ['SIZES', 'TRAIN_CENTRE', 'CASE_MB_MIN', 'GA68_HALF_LIFE_S', 'cohort_plan', 'centres_table', 'write_case',
+__all__ = ['SIZES', 'TRAIN_CENTRE', 'CASE_FILES', 'CASE_MB_MIN', 'GA68_HALF_LIFE_S', 'cohort_plan', 'centres_table', 'write_case',
            'make_cohort', 'dicom_times', 'write_case_dicom', 'phantom_args', 'phantom_main']
 
 # %% ../nbs/22_phantom.ipynb #88e43214
@@ -97,6 +97,8 @@ def write_case(pc:PhantomCase,       # the case made by `make_case`
                     profile=CENTRES[pc.centre]), folder/'phantom.json', overwrite)
     return folder
 
+CASE_FILES = ('SUV.nii.gz', 'CTres.nii.gz', 'SEG.nii.gz', 'ORGANS.nii.gz', 'TRUTH.nii.gz', 'lesions.csv', 'phantom.json',
+              'dicom')         # what `write_case` and `write_case_dicom` put in a case folder: all `--overwrite` removes there
 _PARTIAL = '.partial-'                 # a case folder being written; renamed to the case id when whole
 _RUN_FILE = '.psma-phantom-run.json'   # what a run was asked, until its cohort.csv is written
 
@@ -130,8 +132,11 @@ def _clear(out:Path, overwrite:bool, run:dict):
         raise PsmaError(f"{out} is not empty; pass --overwrite to replace the cohort there, or choose another folder with -o")
     if not (out/'cohort.csv').exists() and not any(_CASE_RE.fullmatch(d.name) for d in out.iterdir()):
         raise PsmaError(f"{out} holds files that are not a psma phantom cohort; choose an empty folder with -o")
-    for d in out.iterdir():
-        if d.is_dir() and _CASE_RE.fullmatch(d.name) and (d/'SUV.nii.gz').exists(): shutil.rmtree(d)
+    cases = [d for d in out.iterdir() if d.is_dir() and _CASE_RE.fullmatch(d.name) and (d/'SUV.nii.gz').exists()]
+    theirs = next(((d, f) for d in cases for f in sorted(d.iterdir()) if f.name not in CASE_FILES), None)
+    if theirs: raise PsmaError(f"{theirs[0]} holds {theirs[1].name}, which psma phantom did not write; move it out of the "
+                               "cohort, then run the command again (nothing was removed)")
+    for d in cases: shutil.rmtree(d)
     for d in out.glob(f'{_PARTIAL}*'): shutil.rmtree(d)
     for f in ('cohort.csv', 'centres.csv', _RUN_FILE):
         if (out/f).exists(): (out/f).unlink()

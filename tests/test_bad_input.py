@@ -210,6 +210,8 @@ BAD = {
     'phantom/n per centre negative': lambda E: ['phantom', '-o', E.o, '--n', 'centre1=-2'],
     'phantom/n centre twice':     lambda E: ['phantom', '-o', E.o, '--n', 'centre1=1,centre1=2'],
     'phantom/n beyond the disk':  lambda E: ['phantom', '-o', E.o, '--n', '100000000'],
+    'phantom/overwrite, a user file in a case': lambda E: (lambda c: (c/'c1_000'/'notes.txt').write_text('mine') and
+                                  ['phantom', '-o', c, '--n', '1', '--overwrite', '--size', 'quick'])(E.cohort()),
     'phantom/centre unknown':     lambda E: ['phantom', '-o', E.o, '--centres', 'centre9'],
     'phantom/negative share >1':  lambda E: ['phantom', '-o', E.o, '--negative-share', '1.5'],
     'phantom/negative share nan': lambda E: ['phantom', '-o', E.o, '--negative-share', 'nan'],
@@ -497,6 +499,7 @@ SAYS = {    # what the one line must name, where other errors could also give ex
     'phantom/n centre twice':     "names centre1 twice; give each centre once",
     'phantom/n beyond the disk':  'cases need at least',
     'cli/settings is a folder':   'is a folder; give the settings.ini file itself',
+    'phantom/overwrite, a user file in a case': 'holds notes.txt, which psma phantom did not write',
 }
 
 KNOWN = {   # bad inputs still handled wrongly, in notebooks outside this change (see tests/README.md)
