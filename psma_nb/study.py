@@ -24,10 +24,10 @@ from .dicom import scan_dicom, choose_series, read_pet, read_ct_on_pet
 from .masks import read_mask, mask_kind, find_mask_files
 
 # %% auto #0
-__all__ = ['STUDY_FILES', 'SUV_P95_MAX', 'SUV_NEG_MIN', 'COHORT_RECORD', 'is_study', 'find_studies', 'read_cohort_csv',
-           'check_not_study', 'study_date', 'study_table', 'Study', 'read_study', 'organs_on_pet', 'convert_study',
-           'convert_args', 'check_overrides', 'convert_main', 'pseudonymous_ids', 'link_cohort', 'cohort_args',
-           'cohort_main']
+__all__ = ['STUDY_FILES', 'SUV_P95_MAX', 'SUV_MAX_MIN', 'SUV_NEG_MIN', 'COHORT_RECORD', 'is_study', 'find_studies',
+           'read_cohort_csv', 'check_not_study', 'study_date', 'study_table', 'Study', 'read_study', 'organs_on_pet',
+           'convert_study', 'convert_args', 'check_overrides', 'convert_main', 'pseudonymous_ids', 'link_cohort',
+           'cohort_args', 'cohort_main']
 
 # %% ../nbs/13_study.ipynb #d0fcb69f
 STUDY_FILES = dict(suv='SUV.nii.gz', ct='CTres.nii.gz', seg='SEG.nii.gz', organs='ORGANS.nii.gz')
@@ -148,6 +148,7 @@ def _read(path:Path) -> sitk.Image:
 
 SUV_P95_MAX = 100.   # an SUV image's positive voxels stay below this at their 95th percentile; activity concentrations (Bq/mL) do not
 
+SUV_MAX_MIN = 0.5   # a PET in SUV has voxels above this somewhere (blood pool about 1.5); a maximum below it is a unit slip
 SUV_NEG_MIN = -1.   # a PET's 5th percentile (air) lies above this; reconstruction noise gives small negatives, not an offset
 
 def _check_suv(img:sitk.Image, path:Path) -> sitk.Image:
@@ -167,6 +168,9 @@ def _check_suv(img:sitk.Image, path:Path) -> sitk.Image:
     if not a.size or float(a.max()) <= 0:
         raise PsmaError(f"{path} holds no positive value (maximum {float(a.max()) if a.size else 0:g}): it is not a PET; "
                         "convert the scan again (psma convert)")
+    if (top := float(a.max())) < SUV_MAX_MIN:
+        raise PsmaError(f"{path} does not look like SUV: its highest value is {top:.3g}, where a PET in SUV rises above "
+                        f"{SUV_MAX_MIN:g} (blood pool, kidneys, bladder): MBq/mL or a wrong scale? convert the PET again (psma convert)")
     if (p5 := float(np.percentile(a[::3, ::3, ::3], 5))) < SUV_NEG_MIN:
         raise PsmaError(f"{path} is below {SUV_NEG_MIN:g} in over 5 % of its voxels ({p5:.3g} at the 5th percentile), where a PET "
                         "is about 0 in air: an offset or a wrong rescale; convert the scan again (psma convert)")

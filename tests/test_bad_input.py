@@ -400,6 +400,7 @@ BAD = {
     'quantify/out is the study':  lambda E: ['quantify', E.study(), '-o', E.tmp/'cohort'/'c1_000', '--overwrite', '--no-figures'],
     'quantify/label absent':      lambda E: ['quantify', E.cohort(), E.preds(), '-o', E.o, '--label', '2', '--no-figures'],
     'quantify/last case bad, figures on': lambda E: (lambda c, p: truncate(p/'c3_000.nii.gz') or ['quantify', c, p, '-o', E.o])(E.cohort(), E.preds()),
+    'quantify/SUV in MBq/mL':     lambda E: _q_bad(E, lambda p: rewrite(p, lambda a: a * 1e-3)),
     'quantify/label negative':    lambda E: ['quantify', E.f.cohort, '-o', E.o, '--label', '-1'],
     'quantify/workers zero':      lambda E: ['quantify', E.f.cohort, '-o', E.o, '--workers', '0'],
     'quantify/out is a file':     lambda E: ['quantify', E.f.cohort, '-o', _exists_file(E)],
@@ -500,6 +501,7 @@ SAYS = {    # what the one line must name, where other errors could also give ex
     'phantom/n beyond the disk':  'cases need at least',
     'cli/settings is a folder':   'is a folder; give the settings.ini file itself',
     'phantom/overwrite, a user file in a case': 'holds notes.txt, which psma phantom did not write',
+    'quantify/SUV in MBq/mL':     'does not look like SUV: its highest value is',
 }
 
 KNOWN = {   # bad inputs still handled wrongly, in notebooks outside this change (see tests/README.md)
