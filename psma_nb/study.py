@@ -74,10 +74,11 @@ def read_cohort_csv(folder,             # cohort folder that may hold cohort.csv
 
 def check_not_study(out,           # an output folder (need not exist)
                     option:str='-o',  # the option that named it, for the error
+                    itself:bool=True, # False: `out` may be a study (one `psma convert --overwrite` replaces), not inside one
                     ) -> Path:
     "`out`, or a one-line `PsmaError` when it is a study folder or lies inside one: outputs never replace a study's own files."
     p = Path(out).resolve()
-    for d in (p, *p.parents):
+    for d in ((p,) if itself else ()) + tuple(p.parents):
         if is_study(d):
             raise PsmaError(f"{option} {out} {'is the study folder' if d == p else 'lies inside the study folder'} {d}; outputs never go "
                             f"into a study (its files would be replaced): choose another {option} folder")
@@ -321,7 +322,7 @@ def convert_study(dicom_dir,                 # folder with the PET series (searc
     "Convert one DICOM PET(/CT) scan to an autoPET-style study folder; returns the suv.json record."
     dicom_dir, out = Path(dicom_dir), Path(out_dir)
     if _inside(out, dicom_dir): raise PsmaError(f"the output folder {out} is inside the DICOM folder; choose another (the input is never written to)")
-    _check_out(out, overwrite)
+    check_not_study(out, itself=False); _check_out(out, overwrite)
     listing = scan_dicom(dicom_dir)
     pet, info = read_pet(dicom_dir, series, suv, ov, series_list=listing)
     pet_series = next(s for s in listing if s.uid == info.series_uid)
@@ -496,6 +497,7 @@ def _convert_batch(args, settings) -> int:
     if not args.mapping: raise PsmaError("--batch needs --mapping CSV: where to keep the table linking ids to patient folders")
     mapping = Path(args.mapping)
     if _inside(mapping, cohort): raise PsmaError(f"the mapping {mapping} must not lie inside the cohort {cohort}; keep it apart")
+    check_not_study(cohort); check_not_study(mapping.parent, '--mapping')
     if _inside(mapping, src) or _inside(cohort, src): raise PsmaError("the output and the mapping must not lie inside the DICOM folder")
     if not src.is_dir(): raise PsmaError(f"{src} is not a folder of patient folders")
     patients = sorted(p for p in src.iterdir() if p.is_dir() and not p.name.startswith('.'))

@@ -242,6 +242,8 @@ BAD = {
     'convert/height typo 0.5':    lambda E: _conv(E, '--suv', 'lbm', fn=lambda d: _headers(d, top={'PatientSize': '0.5'})),
     'convert/two patients one series': lambda E: _conv(E, fn=lambda d: _every_other(d, PatientID='OTHER')),
     'convert/slices disagree on weight': lambda E: _conv(E, fn=lambda d: _every_other(d, PatientWeight='95')),
+    'convert/out inside a study': lambda E: _conv(E)[:2] + ['-o', E.study()/'pet2'],
+    'convert/batch cohort in a study': lambda E: ['convert', E.f.pet, '--batch', '-o', E.study()/'more', '--mapping', E.tmp/'map.csv'],
     'convert/dose negative':      lambda E: _conv(E, '--dose=-185MBq'),
     'convert/dose zero':          lambda E: _conv(E, '--dose', '0'),
     'convert/dose bad unit':      lambda E: _conv(E, '--dose', '185XBq'),
@@ -502,6 +504,8 @@ SAYS = {    # what the one line must name, where other errors could also give ex
     'cli/settings is a folder':   'is a folder; give the settings.ini file itself',
     'phantom/overwrite, a user file in a case': 'holds notes.txt, which psma phantom did not write',
     'quantify/SUV in MBq/mL':     'does not look like SUV: its highest value is',
+    'convert/out inside a study': 'lies inside the study folder',
+    'convert/batch cohort in a study': 'lies inside the study folder',
 }
 
 KNOWN = {   # bad inputs still handled wrongly, in notebooks outside this change (see tests/README.md)
