@@ -217,6 +217,17 @@ def half_life(ds:Dataset,       # header of a slice of the PET series
     return t, 'RadionuclideHalfLife (0018,1075)'
 
 # %% ../nbs/10_suv.ipynb #a5f40fd0
+def _to_scan_zone(raw, dt:datetime, ds:Dataset, rule:str) -> tuple[datetime, str]:
+    "A date-time written with a UTC offset, moved to the scan's local time when the header gives its offset (TimezoneOffsetFromUTC)."
+    v = DT(_str(raw))
+    if v.tzinfo is None: return dt, rule
+    tz = _str(ds.get('TimezoneOffsetFromUTC'))
+    if tz is None: return dt, rule + f" (its UTC offset {v.tzinfo} ignored: TimezoneOffsetFromUTC (0008,0201) is absent, so the scan's times are taken in the same zone)"
+    try: local = DT('20000101' + tz).tzinfo
+    except ValueError: raise PsmaError(f"TimezoneOffsetFromUTC (0008,0201) {tz!r} is not an offset like +0100") from None
+    moved = datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, v.tzinfo).astimezone(local).replace(tzinfo=None)
+    return moved, rule + f" at UTC offset {v.tzinfo}, moved to the scan's offset {tz} (TimezoneOffsetFromUTC (0008,0201))"
+
 def injection_time(ds:Dataset,                # header of a slice of the series
                    scan_start:datetime|None,  # earliest time the scan could have started (for the midnight rule)
                    ov:SuvOverrides,           # user values; `injection_time` set: used instead
@@ -226,12 +237,13 @@ def injection_time(ds:Dataset,                # header of a slice of the series
     rp = _rp(ds)
     if rp is None: raise PsmaError("RadiopharmaceuticalInformationSequence (0054,0016) is missing: no injection "
                                    "time or dose; pass --injection-time, --dose and --half-life")
-    dt = parse_datetime(rp.get('RadiopharmaceuticalStartDateTime'))
+    dt, rule = parse_datetime(rp.get('RadiopharmaceuticalStartDateTime')), 'RadiopharmaceuticalStartDateTime (0018,1078)'
     if dt is not None:
+        dt, rule = _to_scan_zone(rp.get('RadiopharmaceuticalStartDateTime'), dt, ds, rule)
         if scan_start is not None and dt > scan_start:
             raise PsmaError(f"RadiopharmaceuticalStartDateTime (0018,1078) {dt} is after the scan start {scan_start}; "
                             "pass --injection-time YYYY-MM-DDTHH:MM:SS")
-        return dt, 'RadiopharmaceuticalStartDateTime (0018,1078)'
+        return dt, rule
     t = parse_time(rp.get('RadiopharmaceuticalStartTime'))
     if t is None: raise PsmaError("RadiopharmaceuticalStartDateTime (0018,1078) and RadiopharmaceuticalStartTime "
                                   "(0018,1072) are missing; pass --injection-time YYYY-MM-DDTHH:MM:SS")
