@@ -170,6 +170,10 @@ def read_evaluation(folder,              # a `psma evaluate` output folder
     method = (summary.get('settings') or {}).get('method')
     name = name or (method if method and method != 'unknown' else _safe_name(folder.resolve().name))
     cases = read_table(folder/'cases.csv', CASES_NEEDED, 'psma evaluate case table') if (folder/'cases.csv').is_file() else None
+    n = (summary.get('all') or {}).get('n_cases')
+    if cases is not None and n is not None and n != len(cases):   # files of two runs in one folder
+        raise PsmaError(f"{folder}: cases.csv holds {len(cases)} cases and summary.json {n}, so they come from different runs; "
+                        "run psma evaluate again into an empty folder")
     return Evaluation(name, folder, summary, cases)
 
 # %% ../nbs/90_report.ipynb #4521bf29

@@ -440,6 +440,7 @@ BAD = {
     'report/summary.json no groups': lambda E: _report(E, lambda d: (d/'summary.json').write_text('{"settings": {}}')),
     'report/run-info missing':    lambda E: _report(E, None, '--run-info', E.tmp/'none.json'),
     'report/run-info garbage':    lambda E: _report(E, None, '--run-info', E.file('run.json', 'not json')),
+    'report/cases.csv of another run': lambda E: _report(E, lambda d: (d/'cases.csv').write_text(''.join((d/'cases.csv').read_text().splitlines(True)[:-1]))),
     'report/empty name':          lambda E: ['report', f'={E.evdir()}', '-o', E.o, '--no-gallery'],
     'report/same name twice':     lambda E: ['report', f'a={E.evdir("e1")}', f'a={E.evdir("e2")}', '-o', E.o, '--no-gallery'],
     'report/out is a file':       lambda E: ['report', E.f.ev, '-o', _exists_file(E), '--no-gallery'],
@@ -506,6 +507,7 @@ SAYS = {    # what the one line must name, where other errors could also give ex
     'quantify/SUV in MBq/mL':     'does not look like SUV: its highest value is',
     'convert/out inside a study': 'lies inside the study folder',
     'convert/batch cohort in a study': 'lies inside the study folder',
+    'report/cases.csv of another run': 'so they come from different runs',
 }
 
 KNOWN = {   # bad inputs still handled wrongly, in notebooks outside this change (see tests/README.md)
