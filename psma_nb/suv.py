@@ -214,6 +214,10 @@ def half_life(ds:Dataset,       # header of a slice of the PET series
         nuc = _radionuclide(ds)
         hint = f" ({nuc}: {HALF_LIVES[nuc]} s)" if nuc in HALF_LIVES else ''
         raise PsmaError(f"RadionuclideHalfLife (0018,1075) is missing; pass --half-life SECONDS{hint}")
+    nuc = _radionuclide(ds)
+    if nuc in HALF_LIVES and abs(t / HALF_LIVES[nuc] - 1) > 0.02:   # a template's half-life left for another tracer
+        raise PsmaError(f"RadionuclideHalfLife (0018,1075) is {t:g} s but the radionuclide is {nuc} ({HALF_LIVES[nuc]} s); "
+                        "pass --half-life SECONDS")
     return t, 'RadionuclideHalfLife (0018,1075)'
 
 # %% ../nbs/10_suv.ipynb #a5f40fd0
