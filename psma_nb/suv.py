@@ -20,10 +20,10 @@ from pydicom.valuerep import DA, DT, TM
 from .config import PsmaError, project_root
 
 # %% auto #0
-__all__ = ['DRO_IDS', 'SUV_TYPES', 'HALF_LIVES', 'MAX_HALF_LIVES', 'dro_dir', 'parse_time', 'parse_date', 'parse_datetime',
-           'decay_factor', 'average_count_time', 'body_size', 'SuvOverrides', 'patient_weight', 'patient_height',
-           'injected_dose', 'half_life', 'injection_time', 'decay_correction', 'scan_start', 'frame_times', 'SuvInfo',
-           'suv_factors']
+__all__ = ['DRO_IDS', 'SUV_TYPES', 'HALF_LIVES', 'DOSE_BQ', 'MAX_HALF_LIVES', 'dro_dir', 'parse_time', 'parse_date',
+           'parse_datetime', 'decay_factor', 'average_count_time', 'body_size', 'SuvOverrides', 'patient_weight',
+           'patient_height', 'injected_dose', 'half_life', 'injection_time', 'decay_correction', 'scan_start',
+           'frame_times', 'SuvInfo', 'suv_factors']
 
 # %% ../nbs/10_suv.ipynb #922538d5
 DRO_IDS = ['DRO_0_0', 'DRO_1_0', 'DRO_2_0', 'DRO_2_1', 'DRO_2_2', 'DRO_2_3', 'DRO_2_4', 'DRO_2_5', 'DRO_3_0',
@@ -192,6 +192,8 @@ def patient_height(ds:Dataset,       # header of a slice of the PET series
     raise PsmaError(f"PatientSize (0010,1020) is {h:g}, neither a height in metres (1.0-2.5) nor in centimetres "
                     "(100-250); pass --height METRES")
 
+DOSE_BQ = (10e6, 20e9)   # injected activities a clinical PET header can hold; outside: a unit slip (5 mCi read as 5 MBq)
+
 def injected_dose(ds:Dataset,       # header of a slice of the PET series
                   ov:SuvOverrides,  # user values; `dose_bq` set: used instead
                   ) -> tuple[float, str]:
@@ -200,8 +202,12 @@ def injected_dose(ds:Dataset,       # header of a slice of the PET series
     rp = _rp(ds)
     d = _float(rp.get('RadionuclideTotalDose')) if rp is not None else None
     if not d or d <= 0: raise PsmaError("RadionuclideTotalDose (0018,1074) is missing or zero; pass --dose BQ")
-    if d < 1e4: return d * 1e6, 'RadionuclideTotalDose (0018,1074) < 1e4, read as MBq'
-    return d, 'RadionuclideTotalDose (0018,1074) in Bq'
+    read = 'read as MBq' if d < 1e4 else 'in Bq'
+    d, rule = d * (1e6 if d < 1e4 else 1), f"RadionuclideTotalDose (0018,1074) {'< 1e4, ' if d < 1e4 else ''}{read}"
+    if not DOSE_BQ[0] <= d <= DOSE_BQ[1]:
+        raise PsmaError(f"RadionuclideTotalDose (0018,1074) gives {d / 1e6:g} MBq ({read}), outside the "
+                        f"{DOSE_BQ[0] / 1e6:g} MBq - {DOSE_BQ[1] / 1e9:g} GBq of a clinical PET (mCi?); pass --dose, e.g. 185MBq")
+    return d, rule
 
 def half_life(ds:Dataset,       # header of a slice of the PET series
               ov:SuvOverrides,  # user values; `half_life_s` set: used instead

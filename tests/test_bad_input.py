@@ -245,6 +245,7 @@ BAD = {
     'convert/out inside a study': lambda E: _conv(E)[:2] + ['-o', E.study()/'pet2'],
     'convert/batch cohort in a study': lambda E: ['convert', E.f.pet, '--batch', '-o', E.study()/'more', '--mapping', E.tmp/'map.csv'],
     'convert/half-life of F-18 on Ga-68': lambda E: _conv(E, fn=lambda d: _headers(d, rp={'RadionuclideHalfLife': '6586.2'})),
+    'convert/dose in mCi':        lambda E: _conv(E, fn=lambda d: _headers(d, rp={'RadionuclideTotalDose': '5'})),
     'convert/dose negative':      lambda E: _conv(E, '--dose=-185MBq'),
     'convert/dose zero':          lambda E: _conv(E, '--dose', '0'),
     'convert/dose bad unit':      lambda E: _conv(E, '--dose', '185XBq'),
@@ -510,6 +511,7 @@ SAYS = {    # what the one line must name, where other errors could also give ex
     'convert/batch cohort in a study': 'lies inside the study folder',
     'report/cases.csv of another run': 'so they come from different runs',
     'convert/half-life of F-18 on Ga-68': 'is 6586.2 s but the radionuclide is Ga-68 (4057.7 s)',
+    'convert/dose in mCi':        'gives 5 MBq (read as MBq), outside the 10 MBq - 20 GBq of a clinical PET (mCi?)',
 }
 
 KNOWN = {   # bad inputs still handled wrongly, in notebooks outside this change (see tests/README.md)
