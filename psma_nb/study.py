@@ -166,10 +166,10 @@ def _check_suv(img:sitk.Image, path:Path) -> sitk.Image:
         raise PsmaError(f"{path} does not look like SUV: the 95th percentile of its positive voxels is {p95:.0f}, where "
                         f"an SUV image stays below {SUV_P95_MAX:g} (activity concentration in Bq/mL?); convert the PET to "
                         "SUV (psma convert for DICOM) and write the study again")
-    if not a.size or float(a.max()) <= 0:
-        raise PsmaError(f"{path} holds no positive value (maximum {float(a.max()) if a.size else 0:g}): it is not a PET; "
-                        "convert the scan again (psma convert)")
-    if (top := float(a.max())) < SUV_MAX_MIN:
+    top = float(a.max()) if a.size else 0.   # one pass over the volume for both checks
+    if top <= 0:
+        raise PsmaError(f"{path} holds no positive value (maximum {top:g}): it is not a PET; convert the scan again (psma convert)")
+    if top < SUV_MAX_MIN:
         raise PsmaError(f"{path} does not look like SUV: its highest value is {top:.3g}, where a PET in SUV rises above "
                         f"{SUV_MAX_MIN:g} (blood pool, kidneys, bladder): MBq/mL or a wrong scale? convert the PET again (psma convert)")
     if (p5 := float(np.percentile(a[::3, ::3, ::3], 5))) < SUV_NEG_MIN:

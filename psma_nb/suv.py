@@ -186,7 +186,7 @@ def patient_height(ds:Dataset,       # header of a slice of the PET series
     if ov.height_m is not None: return float(ov.height_m), '--height'
     h = _float(ds.get('PatientSize'))
     if not h: return None, 'absent'
-    if 100 <= h <= 250: return h / 100, 'PatientSize (0010,1020) > 3, read as cm'
+    if 100 <= h <= 250: return h / 100, 'PatientSize (0010,1020) 100-250, read as cm'
     if 1.0 <= h <= 2.5: return h, 'PatientSize (0010,1020)'
     if not need: return None, f'PatientSize (0010,1020) {h:g} is not a height; unused'
     raise PsmaError(f"PatientSize (0010,1020) is {h:g}, neither a height in metres (1.0-2.5) nor in centimetres "
@@ -216,11 +216,10 @@ def half_life(ds:Dataset,       # header of a slice of the PET series
     if ov.half_life_s is not None: return float(ov.half_life_s), '--half-life'
     rp = _rp(ds)
     t = _float(rp.get('RadionuclideHalfLife')) if rp is not None else None
+    nuc = _radionuclide(ds)
     if not t or t <= 0:
-        nuc = _radionuclide(ds)
         hint = f" ({nuc}: {HALF_LIVES[nuc]} s)" if nuc in HALF_LIVES else ''
         raise PsmaError(f"RadionuclideHalfLife (0018,1075) is missing; pass --half-life SECONDS{hint}")
-    nuc = _radionuclide(ds)
     if nuc in HALF_LIVES and abs(t / HALF_LIVES[nuc] - 1) > 0.02:   # a template's half-life left for another tracer
         raise PsmaError(f"RadionuclideHalfLife (0018,1075) is {t:g} s but the radionuclide is {nuc} ({HALF_LIVES[nuc]} s); "
                         "pass --half-life SECONDS")
@@ -235,7 +234,7 @@ def _to_scan_zone(raw, dt:datetime, ds:Dataset, rule:str) -> tuple[datetime, str
     if tz is None: return dt, rule + f" (its UTC offset {v.tzinfo} ignored: TimezoneOffsetFromUTC (0008,0201) is absent, so the scan's times are taken in the same zone)"
     try: local = DT('20000101' + tz).tzinfo
     except ValueError: raise PsmaError(f"TimezoneOffsetFromUTC (0008,0201) {tz!r} is not an offset like +0100") from None
-    moved = datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, v.tzinfo).astimezone(local).replace(tzinfo=None)
+    moved = v.astimezone(local).replace(tzinfo=None)
     return moved, rule + f" at UTC offset {v.tzinfo}, moved to the scan's offset {tz} (TimezoneOffsetFromUTC (0008,0201))"
 
 def injection_time(ds:Dataset,                # header of a slice of the series
