@@ -1242,10 +1242,9 @@ def organ_check(model:NnunetModel,            # the loaded (organ-aware) model
 def _check_args(inputs, out_dir:Path, method:str, dicom_seg:bool, organ_filter:str, outline, threshold:float,
                 min_suvmax:float, min_volume_ml:float) -> str:
     "One-line errors for what cannot work, before anything is written; returns the organ filter's canonical name."
-    if out_dir.resolve() in [i.path.resolve() for i in inputs] or any(
-            out_dir.resolve().is_relative_to(i.path.resolve()) for i in inputs if not i.dicom):
-        raise PsmaError(f"the output folder {out_dir} is inside an input study; choose another")
-    check_not_study(out_dir)
+    if out_dir.resolve() in [i.path.resolve() for i in inputs if i.dicom]:
+        raise PsmaError(f"the output folder {out_dir} is the DICOM input folder; choose another")
+    check_not_study(out_dir)   # not a study folder, nor inside one (the input studies among them)
     if out_dir.exists() and not out_dir.is_dir(): raise PsmaError(f"-o {out_dir} is a file, not a folder; choose a folder")
     if method not in ('nnunet', 'threshold'): raise PsmaError(f"--method must be nnunet or threshold, not {method!r}")
     if dicom_seg and not all(i.dicom for i in inputs):

@@ -180,6 +180,13 @@ def _pair_table(m:pd.DataFrame, bl:pd.DataFrame, fl:pd.DataFrame) -> pd.DataFram
     return t
 
 # %% ../nbs/83_response.ipynb #c18169fb
+def _check_pair_out(out, overwrite:bool) -> Path:
+    "A pair's output folder: not in a study, and without a response.json unless `overwrite`."
+    out = check_not_study(out)
+    if not overwrite and (out/'response.json').exists():
+        raise PsmaError(f"{out} already holds response.json; pass --overwrite or choose another -o folder")
+    return out
+
 def response_pair(baseline,                   # baseline study folder
                   followup,                   # follow-up study folder
                   out_dir=None,               # folder for response.json, lesions.csv, transform, figure (None: none)
@@ -195,10 +202,8 @@ def response_pair(baseline,                   # baseline study folder
     "RECIP 1.0 response of one baseline/follow-up pair: (response record, lesion table)."
     bdir, fdir = Path(baseline), Path(followup)
     bcase, fcase = cases or (bdir.name, fdir.name)
-    out = None if out_dir is None else check_not_study(out_dir)
+    out = None if out_dir is None else _check_pair_out(out_dir, overwrite)
     if bdir.resolve() == fdir.resolve(): raise PsmaError(f"the baseline and the follow-up are the same study ({bdir}); give two scans")
-    if out is not None and not overwrite and (out/'response.json').exists():
-        raise PsmaError(f"{out} already holds response.json; pass --overwrite or choose another -o folder")
     b, f = read_study(bdir, seg=False, organs=False), read_study(fdir, seg=False, organs=False)
     brow, bl, binfo = quantify_study(bdir, _masks(bcase, masks), connectivity, case=bcase)
     frow, fl, finfo = quantify_study(fdir, _masks(fcase, masks), connectivity, case=fcase)
@@ -328,10 +333,7 @@ def response_cohort(cohort,                     # cohort folder holding the stud
     if not overwrite and (out/'responses.csv').exists():
         raise PsmaError(f"{out} already holds responses.csv; pass --overwrite or choose another -o folder")
     items, pairs = read_pairs(cohort, pairs_csv)
-    for pt, *_ in items:   # all before the first pair is written
-        check_not_study(out/pt)
-        if not overwrite and (out/pt/'response.json').exists():
-            raise PsmaError(f"{out/pt} already holds response.json; pass --overwrite or choose another -o folder")
+    for pt, *_ in items: _check_pair_out(out/pt, overwrite)   # all before the first pair is written
     rows = parallel_map(functools.partial(_pair_job, masks=masks, register_on=register_on, tol_mm=tol_mm, connectivity=connectivity,
                                           seed=seed, figure=figures, overwrite=overwrite),
                         [(pt, bc, fc, b, f, out/pt) for pt, bc, fc, b, f in items], workers, desc='response', unit='pair')
