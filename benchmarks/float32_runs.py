@@ -93,5 +93,10 @@ if __name__ == '__main__':
     if len(args) != 1: sys.exit(__doc__)
     r, o = main(Path(args[0]))
     print(r.assign(targets_met=(r.sensitivity >= 0.80) & (r.ppv >= 0.85)).round(3).to_string(index=False))
-    print(o[o.group.isin(['kidneys', 'liver', 'bladder', 'spleen'])].pivot_table(
-        index=['model', 'group'], columns='test_set', values='dice', aggfunc='mean').round(3).to_string())
+    means = lambda t: t[t.group.isin(['kidneys', 'liver', 'bladder', 'spleen'])].groupby(['model', 'group', 'test_set']).dice.mean()
+    print(means(o).unstack().round(3).to_string())
+    print(f"organ-and-set means >= 0.80: {int((means(o) >= 0.8).sum())} of {len(means(o))}")
+    other = Path(args[0])/'float32_organs.csv'   # with --tta auto: against the run without mirroring, when it is there
+    if SUFFIX and other.is_file():
+        d = (means(o) - means(pd.read_csv(other))).abs()
+        print(f"without mirroring: {int((means(pd.read_csv(other)) >= 0.8).sum())} of them; the largest change {d.max():.3f} ({', '.join(d.idxmax())})")
